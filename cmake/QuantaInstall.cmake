@@ -1,0 +1,24 @@
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/quanta DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+set(quanta_install_targets quanta)
+if(TARGET quanta_io)
+  list(APPEND quanta_install_targets quanta_io)
+endif()
+install(TARGETS ${quanta_install_targets} EXPORT quantaTargets)
+install(EXPORT quantaTargets NAMESPACE quanta:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)
+
+set(QUANTA_CONFIG_SIMD ${QUANTA_SIMD})
+set(QUANTA_CONFIG_IO OFF)
+if(TARGET quanta_io)
+  set(QUANTA_CONFIG_IO ON)
+endif()
+configure_package_config_file(cmake/quantaConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)
+# Header-only: any architecture may use the installed package.
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)

@@ -1,0 +1,49 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#define QUANTA_VERSION_MAJOR 0
+#define QUANTA_VERSION_MINOR 1
+#define QUANTA_VERSION_PATCH 0
+#define QUANTA_VERSION_STRING "0.1.0"
+
+// QUANTA_SIMD=0 builds every kernel as plain scalar code (the `scalar` preset); the default uses
+// xsimd with the instruction set the translation unit is compiled for.
+#ifndef QUANTA_SIMD
+#define QUANTA_SIMD 1
+#endif
+
+#if QUANTA_SIMD
+#include <xsimd/xsimd.hpp>
+#endif
+
+// Preconditions of internal kernels. Public functions validate their arguments and throw instead;
+// these checks are for quanta's own bugs and compile away unless QUANTA_ENABLE_ASSERTS is set.
+#if defined(QUANTA_ENABLE_ASSERTS)
+#define QUANTA_ASSERT(cond)                                                                  \
+  do {                                                                                       \
+    if (!(cond)) {                                                                           \
+      std::fprintf(stderr, "%s:%d: quanta assertion failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                          \
+    }                                                                                        \
+  } while (0)
+#else
+#define QUANTA_ASSERT(cond) ((void)0)
+#endif
+
+namespace quanta {
+
+#if QUANTA_SIMD
+// Every SIMD-touching function is a template on the instruction set, so translation units built
+// with different -m flags never share an inline body.
+using default_arch = xsimd::default_arch;
+#else
+struct scalar_arch {
+  static constexpr const char* name() noexcept { return "scalar"; }
+};
+using default_arch = scalar_arch;
+#endif
+
+}  // namespace quanta

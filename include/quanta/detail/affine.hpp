@@ -1,0 +1,68 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cstdint>
+
+#include "quanta/encoding.hpp"
+
+namespace quanta {
+
+// The arithmetic of quantize, as each peer does it. Defaults are PyTorch/FBGEMM/XNNPACK's.
+struct quantize_options {
+  rounding round = rounding::half_even;
+  // x / scale (ONNX Runtime, TFLite, QNN) instead of x * (1.0f / scale) (PyTorch, XNNPACK).
+  bool divide_by_scale = false;
+  // QNN/AIMET round (x / scale - offset) on the unsigned grid, so the zero point is added in float
+  // before rounding; everyone else rounds x / scale and adds the zero point as an integer.
+  bool zero_point_before_rounding = false;
+
+  static constexpr quantize_options for_profile(profile p) noexcept {
+    switch (p) {
+      case profile::qnn: return {rounding::half_away, true, true};
+      case profile::pytorch: return {rounding::half_even, false, false};
+      case profile::onnx: return {rounding::half_even, true, false};
+      case profile::tflite: return {rounding::half_away, true, false};
+    }
+    return {};
+  }
+};
+
+namespace detail {
+
+// Everything a kernel needs for one encoding, computed once by the public function:
+//   t = (divide ? x / scale : x * inv_scale) + pre_offset          (float)
+//   q = clamp(round(t) + post_offset, qmin, qmax)                   (exact integer arithmetic)
+// NaN is quantized as if it were 0.0f. pre_offset is 0 unless the zero point is added before
+// rounding, where it is the zero point on the unsigned grid and post_offset is the storage minimum.
+struct affine_params {
+  float scale = 1.0f;
+  float inv_scale = 1.0f;
+  float pre_offset = 0.0f;
+  std::int32_t post_offset = 0;
+  std::int32_t zero_point = 0;
+  std::int32_t qmin = 0;
+  std::int32_t qmax = 255;
+  rounding round = rounding::half_even;
+  bool divide = false;
+};
+
+inline affine_params make_affine_params(const encoding& e, const quantize_options& o) noexcept {
+  affine_params p;
+  p.scale = e.scale;
+  p.inv_scale = 1.0f / e.scale;
+  p.zero_point = e.zero_point;
+  p.qmin = e.qmin();
+  p.qmax = e.qmax();
+  p.round = o.round;
+  p.divide = o.divide_by_scale;
+  if (o.zero_point_before_rounding) {
+    p.pre_offset = static_cast<float>(std::int64_t{e.zero_point} - e.storage_min());
+    p.post_offset = static_cast<std::int32_t>(e.storage_min());
+  } else {
+    p.post_offset = e.zero_point;
+  }
+  return p;
+}
+
+}  // namespace detail
+}  // namespace quanta

@@ -1,0 +1,622 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "quanta/detail/reduce_kernels.hpp"
+#include "quanta/error.hpp"
+#include "quanta/span.hpp"
+
+namespace quanta {
+
+// How the real range maps onto the integer grid.
+enum class scheme {
+  asymmetric,          // [min, max] widened to include 0; zero is exactly representable
+  symmetric,           // zero point at the centre of the storage range; the full range is used
+  symmetric_strict,    // as symmetric, but the lowest code is dropped: [-(2^(b-1)-1), 2^(b-1)-1]
+  unsigned_symmetric,  // symmetric, or zero point at the bottom when the data has no negatives
+};
+
+// How ties (k + 0.5) round.
+enum class rounding {
+  half_even,  // to the even neighbour (IEEE default; PyTorch, FBGEMM, XNNPACK, ONNX Runtime)
+  half_away,  // away from zero (std::round; TFLite, gemmlowp, AIMET, QNN)
+  half_up,    // toward +infinity (floor(x + 0.5) computed exactly)
+};
+
+// Whose rules, bit for bit.
+enum class profile {
+  qnn,      // Qualcomm QNN / SNPE / AIMET v1 C++
+  pytorch,  // torch.ao observers and quantize_per_tensor / quantize_per_channel
+  onnx,     // ONNX Runtime (DynamicQuantizeLinear, QuantizeLinear, the quantization tool)
+  tflite,   // TensorFlow Lite / gemmlowp
+};
+
+// real = scale * (q - zero_point), q in [qmin(), qmax()].
+struct encoding {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  int bitwidth = 8;
+  bool is_signed = false;
+  // Strict symmetric grids drop the lowest code so that the grid is symmetric about the zero
+  // point: qmin() is one higher than the storage type allows.
+  bool narrow_range = false;
+
+  // The lowest code of the full storage range, before narrow_range.
+  constexpr std::int64_t storage_min() const noexcept {
+    return is_signed ? -(std::int64_t{1} << (bitwidth - 1)) : 0;
+  }
+  constexpr std::int64_t storage_max() const noexcept {
+    return is_signed ? (std::int64_t{1} << (bitwidth - 1)) - 1 : (std::int64_t{1} << bitwidth) - 1;
+  }
+  constexpr std::int32_t qmin() const noexcept {
+    return static_cast<std::int32_t>(storage_min() + (narrow_range ? 1 : 0));
+  }
+  constexpr std::int32_t qmax() const noexcept { return static_cast<std::int32_t>(storage_max()); }
+
+  // The representable real range: scale * (qmin - zero_point) .. scale * (qmax - zero_point),
+  // each computed in double and rounded once.
+  float min() const noexcept {
+    return static_cast<float>(static_cast<double>(scale) *
+                              static_cast<double>(std::int64_t{qmin()} - zero_point));
+  }
+  float max() const noexcept {
+    return static_cast<float>(static_cast<double>(scale) *
+                              static_cast<double>(std::int64_t{qmax()} - zero_point));
+  }
+
+  // QNN / SNPE / AIMET write real = scale * (q_unsigned + offset) with q_unsigned counted from the
+  // bottom of the storage range, so offset = -(zero_point - storage_min()): -zero_point for
+  // unsigned storage, -(zero_point + 2^(b-1)) for signed storage.
+  constexpr std::int64_t offset() const noexcept { return storage_min() - zero_point; }
+
+  // The inverse of offset(): the encoding whose QNN offset is `qnn_offset`.
+  static constexpr encoding from_offset(float scale, std::int64_t qnn_offset, int bitwidth,
+                                        bool is_signed, bool narrow_range = false) noexcept {
+    encoding e{scale, 0, bitwidth, is_signed, narrow_range};
+    e.zero_point = static_cast<std::int32_t>(e.storage_min() - qnn_offset);
+    return e;
+  }
+
+  friend constexpr bool operator==(const encoding& a, const encoding& b) noexcept {
+    return a.scale == b.scale && a.zero_point == b.zero_point && a.bitwidth == b.bitwidth &&
+           a.is_signed == b.is_signed && a.narrow_range == b.narrow_range;
+  }
+  friend constexpr bool operator!=(const encoding& a, const encoding& b) noexcept {
+    return !(a == b);
+  }
+};
+
+struct encoding_options {
+  int bitwidth = 8;                  // 2..16, or 32 (signed only: biases)
+  scheme kind = scheme::asymmetric;
+  bool is_signed = false;            // storage type of the quantized values
+  profile rules = profile::qnn;
+  // QNN/AIMET widen a range narrower than this by raising max. A double because AIMET gates in
+  // double with the literal 0.01; SNPE's older documentation uses 0.0001.
+  double min_range = 0.01;
+  // Ranges from data: skip NaN and +-Inf instead of reporting them as an error.
+  bool skip_non_finite = false;
+  // With profile::pytorch and scheme::asymmetric: FBGEMM's ChooseQuantizationParams (PyTorch's
+  // dynamic quantization) instead of the torch.ao observers of static quantization.
+  bool pytorch_dynamic = false;
+};
+
+// A row-major tensor seen as [outer, channels, inner]: element (o, c, i) is at
+// (o * channels + c) * inner + i. Per-channel encodings are indexed by c.
+struct channel_layout {
+  std::size_t outer = 1;
+  std::size_t channels = 1;
+  std::size_t inner = 1;
+
+  constexpr std::size_t size() const noexcept { return outer * channels * inner; }
+
+  // The layout of a tensor of `shape` whose channel axis is `axis` (negative counts from the end,
+  // as in NumPy).
+  static channel_layout from_shape(span<const std::int64_t> shape, int axis);
+};
+
+// Per-block encodings (ONNX QuantizeLinear-21 "blocked", AIMET PER_BLOCK): the channel axis is cut
+// into blocks of block_size consecutive elements (the last one may be shorter), and each
+// (outer, block, inner) triple has its own encoding, stored row-major as [outer, blocks(), inner].
+struct block_layout {
+  std::size_t outer = 1;
+  std::size_t channels = 1;  // extent of the blocked axis
+  std::size_t inner = 1;
+  std::size_t block_size = 1;
+
+  constexpr std::size_t size() const noexcept { return outer * channels * inner; }
+  constexpr std::size_t blocks() const noexcept {
+    return block_size == 0 ? 0 : (channels + block_size - 1) / block_size;
+  }
+  constexpr std::size_t encoding_count() const noexcept { return outer * blocks() * inner; }
+  // Index into the encodings of element (o, c, i).
+  constexpr std::size_t encoding_index(std::size_t o, std::size_t c, std::size_t i) const noexcept {
+    return (o * blocks() + c / block_size) * inner + i;
+  }
+
+  static block_layout from_shape(span<const std::int64_t> shape, int axis, std::size_t block_size);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Validation shared by every public function, so that all report errors in the same words.
+
+namespace detail {
+
+inline void check_bitwidth(const char* function, int bitwidth, bool is_signed) {
+  if (!((bitwidth >= 2 && bitwidth <= 16) || bitwidth == 32)) {
+    QUANTA_THROW(function, ": bitwidth is ", bitwidth, "; expected 2..16, or 32 for biases");
+  }
+  if (bitwidth == 32 && !is_signed) {
+    QUANTA_THROW(function, ": bitwidth 32 with unsigned storage; expected is_signed = true "
+                 "(32-bit encodings are for int32 biases)");
+  }
+}
+
+// `what` names the argument ("encoding", "encodings[3]", ...).
+inline void check_encoding(const char* function, const char* what, std::size_t index,
+                           bool indexed, const encoding& e) {
+  auto name = [&] { return indexed ? message(what, "[", index, "]") : std::string(what); };
+  if (!((e.bitwidth >= 2 && e.bitwidth <= 16) || e.bitwidth == 32)) {
+    QUANTA_THROW(function, ": ", name(), ".bitwidth is ", e.bitwidth,
+                 "; expected 2..16, or 32 for biases");
+  }
+  if (e.bitwidth == 32 && !e.is_signed) {
+    QUANTA_THROW(function, ": ", name(), " is a 32-bit unsigned encoding; expected is_signed = true");
+  }
+  if (!(std::isfinite(e.scale) && e.scale > 0.0f)) {
+    QUANTA_THROW(function, ": ", name(), ".scale is ", e.scale, "; expected a finite value > 0");
+  }
+  if (e.zero_point < e.qmin() || e.zero_point > e.qmax()) {
+    QUANTA_THROW(function, ": ", name(), ".zero_point is ", e.zero_point, "; expected ", e.qmin(),
+                 "..", e.qmax(), " for a ", e.bitwidth, "-bit ", e.is_signed ? "signed" : "unsigned",
+                 " encoding");
+  }
+}
+
+inline void check_encoding(const char* function, const encoding& e) {
+  check_encoding(function, "encoding", 0, false, e);
+}
+
+inline std::size_t checked_product(const char* function, std::size_t a, std::size_t b) {
+  if (a != 0 && b > std::numeric_limits<std::size_t>::max() / a) {
+    QUANTA_THROW(function, ": the tensor's element count overflows size_t");
+  }
+  return a * b;
+}
+
+// Resolves `axis` (negative counts from the end) against `shape` and splits it.
+inline void split_shape(const char* function, span<const std::int64_t> shape, int axis,
+                        std::size_t& outer, std::size_t& channels, std::size_t& inner) {
+  const auto rank = static_cast<std::int64_t>(shape.size());
+  if (rank == 0) QUANTA_THROW(function, ": shape is empty; expected a tensor of rank >= 1");
+  const std::int64_t resolved = axis < 0 ? axis + rank : axis;
+  if (resolved < 0 || resolved >= rank) {
+    QUANTA_THROW(function, ": axis is ", axis, "; expected ", -rank, "..", rank - 1,
+                 " for a tensor of rank ", rank);
+  }
+  outer = 1;
+  inner = 1;
+  channels = 1;
+  for (std::int64_t d = 0; d < rank; ++d) {
+    const std::int64_t extent = shape[static_cast<std::size_t>(d)];
+    if (extent < 0) {
+      QUANTA_THROW(function, ": shape[", d, "] is ", extent, "; expected a size >= 0");
+    }
+    const auto n = static_cast<std::size_t>(extent);
+    if (d < resolved) {
+      outer = checked_product(function, outer, n);
+    } else if (d == resolved) {
+      channels = n;
+    } else {
+      inner = checked_product(function, inner, n);
+    }
+  }
+  checked_product(function, checked_product(function, outer, channels), inner);
+}
+
+// Rounds a non-negative or negative double to the nearest integer, ties as `mode` says.
+inline double round_double(double v, rounding mode) noexcept {
+  const double down = std::floor(v);
+  const double fraction = v - down;
+  if (fraction > 0.5) return down + 1.0;
+  if (fraction < 0.5) return down;
+  switch (mode) {
+    case rounding::half_even: return std::fmod(down, 2.0) == 0.0 ? down : down + 1.0;
+    case rounding::half_away: return v < 0.0 ? down : down + 1.0;
+    case rounding::half_up: return down + 1.0;
+  }
+  return down;
+}
+
+// The same in float arithmetic (the observers of PyTorch and ONNX Runtime compute in float).
+inline float round_float(float v, rounding mode) noexcept {
+  if (!(std::fabs(v) < 8388608.0f)) return v;  // already integral, or not finite
+  const float down = std::floor(v);
+  const float fraction = v - down;  // exact below 2^23
+  if (fraction > 0.5f) return down + 1.0f;
+  if (fraction < 0.5f) return down;
+  switch (mode) {
+    case rounding::half_even: return std::fmod(down, 2.0f) == 0.0f ? down : down + 1.0f;
+    case rounding::half_away: return v < 0.0f ? down : down + 1.0f;
+    case rounding::half_up: return down + 1.0f;
+  }
+  return down;
+}
+
+template <class T>
+T clamp_to(T v, T lo, T hi) noexcept {
+  return v < lo ? lo : (hi < v ? hi : v);
+}
+
+// The grid a scheme uses before any profile rule: storage range, narrow or not.
+struct grid {
+  encoding shape;  // scale 1 and zero point 0; bitwidth, signedness and narrow_range set
+  double qmin, qmax;
+};
+
+inline grid make_grid(const encoding_options& o, bool narrow) {
+  encoding e{1.0f, 0, o.bitwidth, o.is_signed, narrow};
+  return {e, static_cast<double>(e.qmin()), static_cast<double>(e.qmax())};
+}
+
+// Symmetric grids put the zero point at the centre of the storage range: 0 for signed storage,
+// 2^(b-1) for unsigned storage.
+inline std::int32_t symmetric_zero_point(const encoding& e) noexcept {
+  return e.is_signed ? 0 : static_cast<std::int32_t>(std::int64_t{1} << (e.bitwidth - 1));
+}
+
+// --- QNN / SNPE / AIMET v1 ---------------------------------------------------------------------
+// AIMET gates the range in double (include 0, then max >= min + min_range) and computes delta and
+// offset in double on the unsigned grid [0, 2^b - 1]; signed storage shifts codes by -2^(b-1).
+inline encoding qnn_encoding(double lo, double hi, const encoding_options& o) {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  hi = std::max(hi, lo + o.min_range);
+  const double levels = std::ldexp(1.0, o.bitwidth);
+  const bool use_symmetric =
+      o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
+      (o.kind == scheme::unsigned_symmetric && lo < 0.0);
+  if (use_symmetric) {
+    const bool strict = o.kind == scheme::symmetric_strict;
+    const double steps = levels - 1.0 - (strict ? 1.0 : 0.0);
+    const double positive_steps = std::floor(steps / 2.0);
+    const double absmax = std::max(std::fabs(lo), std::fabs(hi));
+    encoding e{static_cast<float>(absmax / positive_steps), 0, o.bitwidth, o.is_signed, strict};
+    // AIMET's strict grid is offset -(2^(b-1) - 1) on [0, 2^b - 2]; quanta keeps the zero point at
+    // the centre (offset -2^(b-1), as the SNPE converter requires) and drops the lowest code
+    // instead. Both grids hold the same reals.
+    e.zero_point = symmetric_zero_point(e);
+    return e;
+  }
+  const double steps = levels - 1.0;
+  const double delta = (hi - lo) / steps;
+  double offset;
+  if (lo < 0.0 && hi > 0.0) {
+    offset = -clamp_to(round_double(-lo / delta, rounding::half_away), 0.0, steps);
+  } else {
+    offset = round_double(lo / delta, rounding::half_away);
+  }
+  encoding e{static_cast<float>(delta), 0, o.bitwidth, o.is_signed, false};
+  e.zero_point = static_cast<std::int32_t>(e.storage_min() - static_cast<std::int64_t>(offset));
+  return e;
+}
+
+// --- PyTorch: torch.ao MinMaxObserver / PerChannelMinMaxObserver (float32 arithmetic) ----------
+inline encoding pytorch_observer_encoding(float lo, float hi, const encoding_options& o) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  const float eps = std::numeric_limits<float>::epsilon();
+  const bool use_symmetric = o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
+                             (o.kind == scheme::unsigned_symmetric && lo < 0.0f);
+  const bool narrow = o.kind == scheme::symmetric_strict;
+  const grid g = make_grid(o, narrow);
+  encoding e = g.shape;
+  if (use_symmetric) {
+    const float absmax = std::max(-lo, hi);
+    e.scale = std::max(absmax / (static_cast<float>(g.qmax - g.qmin) / 2.0f), eps);
+    e.zero_point = symmetric_zero_point(e);
+    return e;
+  }
+  e.scale = std::max((hi - lo) / static_cast<float>(g.qmax - g.qmin), eps);
+  const float zp = static_cast<float>(g.qmin) - round_float(lo / e.scale, rounding::half_even);
+  e.zero_point =
+      static_cast<std::int32_t>(clamp_to(static_cast<double>(zp), g.qmin, g.qmax));
+  return e;
+}
+
+// gemmlowp's rule, shared by FBGEMM and TFLite: take the zero point from whichever end of the range
+// loses less precision, clamp it to the grid, round it with the peer's tie rule.
+inline std::int32_t nudged_zero_point(const grid& g, double lo, double hi, double scale,
+                                      rounding ties) noexcept {
+  const double from_min = g.qmin - lo / scale;
+  const double from_max = g.qmax - hi / scale;
+  const double from_min_error = std::fabs(g.qmin) + std::fabs(lo / scale);
+  const double from_max_error = std::fabs(g.qmax) + std::fabs(hi / scale);
+  const double initial = from_min_error < from_max_error ? from_min : from_max;
+  if (initial < g.qmin) return static_cast<std::int32_t>(g.qmin);
+  if (initial > g.qmax) return static_cast<std::int32_t>(g.qmax);
+  return static_cast<std::int32_t>(round_double(initial, ties));
+}
+
+// --- PyTorch dynamic quantization: FBGEMM ChooseQuantizationParams ------------------------------
+// Scale in double stored as float, 0.1 for an empty range, a floor of 6.1e-5 on the scale (the
+// range is stretched to match), and the zero point taken from whichever end of the range loses
+// less precision, nudged half to even.
+inline encoding fbgemm_encoding(float lo, float hi, const encoding_options& o) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  const grid g = make_grid(o, false);
+  double scale = (static_cast<double>(hi) - static_cast<double>(lo)) / (g.qmax - g.qmin);
+  if (static_cast<float>(scale) == 0.0f || std::isinf(1.0f / static_cast<float>(scale))) {
+    scale = 0.1;
+  }
+  constexpr float small_scale_threshold = 6.1e-5f;
+  if (static_cast<float>(scale) < small_scale_threshold) {
+    const float original = static_cast<float>(scale);
+    scale = small_scale_threshold;
+    const auto span_levels = static_cast<float>(g.qmax - g.qmin);
+    if (lo == 0.0f) {
+      hi = small_scale_threshold * span_levels;
+    } else if (hi == 0.0f) {
+      lo = -small_scale_threshold * span_levels;
+    } else {
+      const float amplifier = small_scale_threshold / original;
+      lo *= amplifier;
+      hi *= amplifier;
+    }
+  }
+  encoding e = g.shape;
+  e.scale = static_cast<float>(scale);
+  e.zero_point = nudged_zero_point(g, lo, hi, scale, rounding::half_even);
+  return e;
+}
+
+// --- ONNX Runtime --------------------------------------------------------------------------------
+// Asymmetric: DynamicQuantizeLinear / MLAS GetQuantizationParameter, in float32, scale 1 for an
+// empty range. Symmetric: the quantization tool's compute_scale_zp: signed grids are narrow
+// ([-127, 127] for int8), scale = 2 absmax / (qmax - qmin) in double stored as float, the zero
+// point round_half_even((qmin + qmax) / 2) (0, or 2^(b-1) for unsigned storage), and scale 1 with
+// zero point 0 when absmax is below the smallest normal float.
+inline encoding onnx_encoding(float lo, float hi, const encoding_options& o) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  const bool use_symmetric = o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
+                             (o.kind == scheme::unsigned_symmetric && lo < 0.0f);
+  if (use_symmetric) {
+    const bool narrow = o.kind == scheme::symmetric_strict || o.is_signed;
+    const grid g = make_grid(o, narrow);
+    encoding e = g.shape;
+    const double absmax = std::max(-static_cast<double>(lo), static_cast<double>(hi));
+    const double scale = 2.0 * absmax / (g.qmax - g.qmin);
+    if (scale < static_cast<double>(std::numeric_limits<float>::min())) {
+      e.scale = 1.0f;
+      e.zero_point = static_cast<std::int32_t>(clamp_to(0.0, g.qmin, g.qmax));
+      return e;
+    }
+    e.scale = static_cast<float>(scale);
+    e.zero_point = static_cast<std::int32_t>(round_double((g.qmin + g.qmax) / 2.0, rounding::half_even));
+    return e;
+  }
+  const grid g = make_grid(o, false);
+  encoding e = g.shape;
+  e.scale = hi == lo ? 1.0f : (hi - lo) / static_cast<float>(g.qmax - g.qmin);
+  const float initial = static_cast<float>(g.qmin) - lo / e.scale;
+  const float clamped =
+      clamp_to(initial, static_cast<float>(g.qmin), static_cast<float>(g.qmax));
+  e.zero_point = static_cast<std::int32_t>(round_float(clamped, rounding::half_even));
+  return e;
+}
+
+// --- TensorFlow Lite / gemmlowp: ChooseQuantizationParams (double) ------------------------------
+// Symmetric ranges follow the TFLite weight quantizer: narrow signed grids, scale absmax / 127.
+inline encoding tflite_encoding(double lo, double hi, const encoding_options& o) {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  const bool use_symmetric = o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
+                             (o.kind == scheme::unsigned_symmetric && lo < 0.0);
+  if (use_symmetric) {
+    const bool narrow = o.kind == scheme::symmetric_strict || o.is_signed;
+    const grid g = make_grid(o, narrow);
+    encoding e = g.shape;
+    const auto absmax = static_cast<float>(std::max(-lo, hi));
+    const auto half_levels = static_cast<float>((std::int64_t{1} << (o.bitwidth - 1)) - 1);
+    e.scale = absmax == 0.0f ? 1.0f : absmax / half_levels;
+    e.zero_point = symmetric_zero_point(e);
+    return e;
+  }
+  const grid g = make_grid(o, false);
+  encoding e = g.shape;
+  if (lo == hi) {  // TFLite reports scale 0 here; quanta needs a usable grid: scale 1
+    e.scale = 1.0f;
+    e.zero_point = static_cast<std::int32_t>(clamp_to(0.0, g.qmin, g.qmax));
+    return e;
+  }
+  const double scale = (hi - lo) / (g.qmax - g.qmin);
+  e.scale = static_cast<float>(scale);
+  e.zero_point = nudged_zero_point(g, lo, hi, scale, rounding::half_away);
+  return e;
+}
+
+inline void check_options(const char* function, const encoding_options& o) {
+  check_bitwidth(function, o.bitwidth, o.is_signed);
+  if (!(std::isfinite(o.min_range) && o.min_range >= 0.0)) {
+    QUANTA_THROW(function, ": options.min_range is ", o.min_range,
+                 "; expected a finite value >= 0");
+  }
+  if (o.kind == scheme::asymmetric && o.rules == profile::qnn && o.min_range == 0.0) {
+    // AIMET always gates with a positive minimum range; without one an all-zero tensor would
+    // divide by zero.
+    QUANTA_THROW(function, ": options.min_range is 0 with profile::qnn; expected a value > 0");
+  }
+}
+
+inline encoding encoding_from_checked_range(float min, float max, const encoding_options& o) {
+  switch (o.rules) {
+    case profile::qnn: return qnn_encoding(min, max, o);
+    case profile::pytorch:
+      if (o.pytorch_dynamic && o.kind == scheme::asymmetric) return fbgemm_encoding(min, max, o);
+      return pytorch_observer_encoding(min, max, o);
+    case profile::onnx: return onnx_encoding(min, max, o);
+    case profile::tflite: return tflite_encoding(min, max, o);
+  }
+  return qnn_encoding(min, max, o);
+}
+
+// The slow path for tensors that hold NaN or infinities: names the first one, or with
+// skip_non_finite rescans the finite values only. `base` is the index of data[0] in the caller's
+// tensor.
+inline min_max_result finite_range(const char* function, const float* data, std::size_t base,
+                                   std::size_t count, bool skip_non_finite) {
+  min_max_result r;
+  for (std::size_t k = 0; k < count; ++k) {
+    const float v = data[k];
+    if (!std::isfinite(v)) {
+      if (skip_non_finite) continue;
+      QUANTA_THROW(function, ": data[", base + k, "] is ", v,
+                   "; expected finite values (set encoding_options::skip_non_finite to skip them)");
+    }
+    r.min = std::min(r.min, v);
+    r.max = std::max(r.max, v);
+  }
+  return r;
+}
+
+// A range with no finite value (everything skipped) is the degenerate range [0, 0].
+inline encoding encoding_from_range(const min_max_result& r, const encoding_options& o) {
+  return r.empty() ? encoding_from_checked_range(0.0f, 0.0f, o)
+                   : encoding_from_checked_range(r.min, r.max, o);
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+
+// The encoding of the real range [min, max] under the options' scheme, bitwidth and profile.
+// min == max (including 0, 0) is not an error: each profile's degenerate rule applies (see
+// docs/conventions.md).
+inline encoding compute_encoding(float min, float max, const encoding_options& options = {}) {
+  constexpr const char* function = "compute_encoding";
+  detail::check_options(function, options);
+  if (!std::isfinite(min)) QUANTA_THROW(function, ": min is ", min, "; expected a finite value");
+  if (!std::isfinite(max)) QUANTA_THROW(function, ": max is ", max, "; expected a finite value");
+  if (min > max) {
+    QUANTA_THROW(function, ": min ", min, " is greater than max ", max, "; expected min <= max");
+  }
+  return detail::encoding_from_checked_range(min, max, options);
+}
+
+// The encoding of a tensor's range.
+inline encoding compute_encoding(span<const float> data, const encoding_options& options = {}) {
+  constexpr const char* function = "compute_encoding";
+  detail::check_options(function, options);
+  if (data.empty()) QUANTA_THROW(function, ": data is empty; expected at least one value");
+  min_max_result r = detail::min_max<default_arch>(data.data(), data.size());
+  if (!r.finite()) {
+    r = detail::finite_range(function, data.data(), 0, data.size(), options.skip_non_finite);
+  }
+  return detail::encoding_from_range(r, options);
+}
+
+inline channel_layout channel_layout::from_shape(span<const std::int64_t> shape, int axis) {
+  channel_layout layout;
+  detail::split_shape("channel_layout::from_shape", shape, axis, layout.outer, layout.channels,
+                      layout.inner);
+  return layout;
+}
+
+inline block_layout block_layout::from_shape(span<const std::int64_t> shape, int axis,
+                                             std::size_t block_size) {
+  if (block_size == 0) {
+    QUANTA_THROW("block_layout::from_shape: block_size is 0; expected a block size >= 1");
+  }
+  block_layout layout;
+  detail::split_shape("block_layout::from_shape", shape, axis, layout.outer, layout.channels,
+                      layout.inner);
+  layout.block_size = block_size;
+  return layout;
+}
+
+namespace detail {
+
+inline void check_layout(const char* function, const channel_layout& layout, std::size_t size) {
+  const std::size_t expected = checked_product(
+      function, checked_product(function, layout.outer, layout.channels), layout.inner);
+  if (expected != size) {
+    QUANTA_THROW(function, ": data has ", size, " elements but the layout [outer ", layout.outer,
+                 ", channels ", layout.channels, ", inner ", layout.inner, "] describes ",
+                 expected, "; expected equal sizes");
+  }
+}
+
+inline void check_layout(const char* function, const block_layout& layout, std::size_t size) {
+  if (layout.block_size == 0) {
+    QUANTA_THROW(function, ": layout.block_size is 0; expected a block size >= 1");
+  }
+  check_layout(function, channel_layout{layout.outer, layout.channels, layout.inner}, size);
+}
+
+}  // namespace detail
+
+// One encoding per channel of `data` (PyTorch per_channel_affine, QNN axis quantization).
+inline std::vector<encoding> compute_encodings(span<const float> data,
+                                               const channel_layout& layout,
+                                               const encoding_options& options = {}) {
+  constexpr const char* function = "compute_encodings";
+  detail::check_options(function, options);
+  detail::check_layout(function, layout, data.size());
+  std::vector<min_max_result> ranges =
+      detail::min_max_per_channel<default_arch>(data.data(), layout.outer, layout.channels,
+                                                layout.inner);
+  std::vector<encoding> encodings;
+  encodings.reserve(layout.channels);
+  for (std::size_t c = 0; c < layout.channels; ++c) {
+    if (!ranges[c].finite()) {
+      // Rescan the channel row by row; the first bad index of the channel is reported.
+      min_max_result r;
+      for (std::size_t o = 0; o < layout.outer; ++o) {
+        const std::size_t base = (o * layout.channels + c) * layout.inner;
+        const min_max_result row = detail::finite_range(function, data.data() + base, base,
+                                                        layout.inner, options.skip_non_finite);
+        r.min = std::min(r.min, row.min);
+        r.max = std::max(r.max, row.max);
+      }
+      ranges[c] = r;
+    }
+    encodings.push_back(detail::encoding_from_range(ranges[c], options));
+  }
+  return encodings;
+}
+
+// One encoding per block, in the order block_layout::encoding_index gives.
+inline std::vector<encoding> compute_block_encodings(span<const float> data,
+                                                     const block_layout& layout,
+                                                     const encoding_options& options = {}) {
+  constexpr const char* function = "compute_block_encodings";
+  detail::check_options(function, options);
+  detail::check_layout(function, layout, data.size());
+  std::vector<min_max_result> ranges(layout.encoding_count());
+  for (std::size_t o = 0; o < layout.outer; ++o) {
+    for (std::size_t c = 0; c < layout.channels; ++c) {
+      const std::size_t base = (o * layout.channels + c) * layout.inner;
+      for (std::size_t i = 0; i < layout.inner; ++i) {
+        const min_max_result one = detail::finite_range(function, data.data() + base + i, base + i,
+                                                        1, options.skip_non_finite);
+        min_max_result& r = ranges[layout.encoding_index(o, c, i)];
+        r.min = std::min(r.min, one.min);
+        r.max = std::max(r.max, one.max);
+      }
+    }
+  }
+  std::vector<encoding> encodings;
+  encodings.reserve(ranges.size());
+  for (const auto& r : ranges) encodings.push_back(detail::encoding_from_range(r, options));
+  return encodings;
+}
+
+}  // namespace quanta

@@ -1,0 +1,228 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "quanta/config.hpp"
+#include "quanta/detail/affine.hpp"
+#include "quanta/detail/quantize_kernels.hpp"
+#include "quanta/encoding.hpp"
+#include "quanta/error.hpp"
+#include "quanta/span.hpp"
+
+// quantize:            q = clamp(round(x * (1/scale)) + zero_point, qmin, qmax)   (by default)
+// dequantize:          x = float(q - zero_point) * scale
+// quantize_dequantize: both, without storing q ("fake quantization")
+// docs/conventions.md states the rules exactly, including NaN and infinities.
+namespace quanta {
+
+namespace detail {
+
+template <class Q>
+constexpr const char* storage_name() noexcept {
+  if constexpr (std::is_same_v<Q, std::int8_t>) return "int8";
+  if constexpr (std::is_same_v<Q, std::uint8_t>) return "uint8";
+  if constexpr (std::is_same_v<Q, std::int16_t>) return "int16";
+  if constexpr (std::is_same_v<Q, std::uint16_t>) return "uint16";
+  if constexpr (std::is_same_v<Q, std::int32_t>) return "int32";
+  return "?";
+}
+
+template <class Q>
+void check_storage(const char* function, const char* what, std::size_t index, bool indexed,
+                   const encoding& e) {
+  check_encoding(function, what, index, indexed, e);
+  if (e.qmin() < std::numeric_limits<Q>::min() || e.qmax() > std::numeric_limits<Q>::max()) {
+    QUANTA_THROW(function, ": ", indexed ? message(what, "[", index, "]") : std::string(what),
+                 " is a ", e.bitwidth, "-bit ", e.is_signed ? "signed" : "unsigned",
+                 " encoding with codes ", e.qmin(), "..", e.qmax(), " that ", storage_name<Q>(),
+                 " cannot hold; expected an encoding whose codes fit the storage type");
+  }
+}
+
+inline void check_sizes(const char* function, const char* in_name, std::size_t in_size,
+                        const char* out_name, std::size_t out_size) {
+  if (in_size != out_size) {
+    QUANTA_THROW(function, ": ", out_name, " has ", out_size, " elements but ", in_name, " has ",
+                 in_size, "; expected equal sizes");
+  }
+}
+
+// y may be x itself, but not a partly overlapping buffer.
+inline void check_alias(const char* function, const float* x, const float* y, std::size_t n) {
+  if (x == y || n == 0) return;
+  const auto xb = reinterpret_cast<std::uintptr_t>(x);
+  const auto yb = reinterpret_cast<std::uintptr_t>(y);
+  const std::uintptr_t bytes = n * sizeof(float);
+  if (xb < yb + bytes && yb < xb + bytes) {
+    QUANTA_THROW(function, ": y partly overlaps x; expected y == x or disjoint buffers");
+  }
+}
+
+template <class Q>
+std::vector<affine_params> checked_params(const char* function, span<const encoding> encodings,
+                                          std::size_t expected, const char* expected_what,
+                                          const quantize_options& o) {
+  if (encodings.size() != expected) {
+    QUANTA_THROW(function, ": encodings has ", encodings.size(), " entries; expected ", expected,
+                 " (", expected_what, ")");
+  }
+  std::vector<affine_params> params;
+  params.reserve(encodings.size());
+  for (std::size_t k = 0; k < encodings.size(); ++k) {
+    check_storage<Q>(function, "encodings", k, true, encodings[k]);
+    params.push_back(make_affine_params(encodings[k], o));
+  }
+  return params;
+}
+
+inline std::size_t expected_encodings(const channel_layout& l) noexcept { return l.channels; }
+inline std::size_t expected_encodings(const block_layout& l) noexcept {
+  return l.encoding_count();
+}
+inline const char* encodings_meaning(const channel_layout&) noexcept { return "one per channel"; }
+inline const char* encodings_meaning(const block_layout&) noexcept {
+  return "outer x blocks x inner";
+}
+
+template <class Arch, class Q>
+void quantize_checked(span<const float> x, const encoding& e, span<Q> q,
+                      const quantize_options& o) {
+  constexpr const char* function = "quantize";
+  check_sizes(function, "x", x.size(), "q", q.size());
+  check_storage<Q>(function, "encoding", 0, false, e);
+  quantize_tensor<Arch>(x.data(), x.size(), make_affine_params(e, o), q.data());
+}
+
+template <class Arch, class Q>
+void dequantize_checked(span<const Q> q, const encoding& e, span<float> x) {
+  constexpr const char* function = "dequantize";
+  check_sizes(function, "q", q.size(), "x", x.size());
+  check_storage<Q>(function, "encoding", 0, false, e);
+  dequantize_tensor<Arch>(q.data(), q.size(), make_affine_params(e, quantize_options{}), x.data());
+}
+
+template <class Arch, class Q, class Layout>
+void quantize_layout_checked(span<const float> x, const Layout& layout,
+                             span<const encoding> encodings, span<Q> q,
+                             const quantize_options& o) {
+  constexpr const char* function = "quantize";
+  check_layout(function, layout, x.size());
+  check_sizes(function, "x", x.size(), "q", q.size());
+  const auto params = checked_params<Q>(function, encodings, expected_encodings(layout),
+                                        encodings_meaning(layout), o);
+  quantize_channels<Arch>(x.data(), layout, params.data(), params.size(), q.data());
+}
+
+template <class Arch, class Q, class Layout>
+void dequantize_layout_checked(span<const Q> q, const Layout& layout,
+                               span<const encoding> encodings, span<float> x) {
+  constexpr const char* function = "dequantize";
+  check_layout(function, layout, q.size());
+  check_sizes(function, "q", q.size(), "x", x.size());
+  const auto params = checked_params<Q>(function, encodings, expected_encodings(layout),
+                                        encodings_meaning(layout), quantize_options{});
+  dequantize_channels<Arch>(q.data(), layout, params.data(), params.size(), x.data());
+}
+
+template <class Layout>
+void check_fake_quant_layout(const char* function, span<const float> x, const Layout& layout,
+                             span<float> y) {
+  check_layout(function, layout, x.size());
+  check_sizes(function, "x", x.size(), "y", y.size());
+  check_alias(function, x.data(), y.data(), x.size());
+}
+
+}  // namespace detail
+
+// Fake quantization: y = dequantize(quantize(x)). y may be x itself.
+template <class Arch = default_arch>
+void quantize_dequantize(span<const float> x, const encoding& e, span<float> y,
+                         const quantize_options& options = {}) {
+  constexpr const char* function = "quantize_dequantize";
+  detail::check_sizes(function, "x", x.size(), "y", y.size());
+  detail::check_alias(function, x.data(), y.data(), x.size());
+  detail::check_encoding(function, e);
+  detail::quantize_dequantize_tensor<Arch>(x.data(), x.size(),
+                                           detail::make_affine_params(e, options), y.data());
+}
+
+template <class Arch = default_arch, class Layout>
+void quantize_dequantize_layout(span<const float> x, const Layout& layout,
+                                span<const encoding> encodings, span<float> y,
+                                const quantize_options& options) {
+  constexpr const char* function = "quantize_dequantize";
+  detail::check_fake_quant_layout(function, x, layout, y);
+  if (encodings.size() != detail::expected_encodings(layout)) {
+    QUANTA_THROW(function, ": encodings has ", encodings.size(), " entries; expected ",
+                 detail::expected_encodings(layout), " (", detail::encodings_meaning(layout), ")");
+  }
+  std::vector<detail::affine_params> params;
+  params.reserve(encodings.size());
+  for (std::size_t k = 0; k < encodings.size(); ++k) {
+    detail::check_encoding(function, "encodings", k, true, encodings[k]);
+    params.push_back(detail::make_affine_params(encodings[k], options));
+  }
+  detail::quantize_dequantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
+                                             y.data());
+}
+
+template <class Arch = default_arch>
+void quantize_dequantize(span<const float> x, const channel_layout& layout,
+                         span<const encoding> encodings, span<float> y,
+                         const quantize_options& options = {}) {
+  quantize_dequantize_layout<Arch>(x, layout, encodings, y, options);
+}
+
+template <class Arch = default_arch>
+void quantize_dequantize(span<const float> x, const block_layout& layout,
+                         span<const encoding> encodings, span<float> y,
+                         const quantize_options& options = {}) {
+  quantize_dequantize_layout<Arch>(x, layout, encodings, y, options);
+}
+
+// quantize and dequantize for each storage type: plain overloads rather than a deduced template,
+// so that std::vector and other containers convert to span without naming the type.
+#define QUANTA_STORAGE_OVERLOADS(Q)                                                              \
+  template <class Arch = default_arch>                                                           \
+  void quantize(span<const float> x, const encoding& e, span<Q> q,                               \
+                const quantize_options& options = {}) {                                          \
+    detail::quantize_checked<Arch, Q>(x, e, q, options);                                         \
+  }                                                                                              \
+  template <class Arch = default_arch>                                                           \
+  void dequantize(span<const Q> q, const encoding& e, span<float> x) {                           \
+    detail::dequantize_checked<Arch, Q>(q, e, x);                                                \
+  }                                                                                              \
+  template <class Arch = default_arch>                                                           \
+  void quantize(span<const float> x, const channel_layout& layout, span<const encoding> encodings, \
+                span<Q> q, const quantize_options& options = {}) {                               \
+    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                  \
+  }                                                                                              \
+  template <class Arch = default_arch>                                                           \
+  void dequantize(span<const Q> q, const channel_layout& layout, span<const encoding> encodings,  \
+                  span<float> x) {                                                               \
+    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                         \
+  }                                                                                              \
+  template <class Arch = default_arch>                                                           \
+  void quantize(span<const float> x, const block_layout& layout, span<const encoding> encodings,  \
+                span<Q> q, const quantize_options& options = {}) {                               \
+    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                  \
+  }                                                                                              \
+  template <class Arch = default_arch>                                                           \
+  void dequantize(span<const Q> q, const block_layout& layout, span<const encoding> encodings,    \
+                  span<float> x) {                                                               \
+    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                         \
+  }
+
+QUANTA_STORAGE_OVERLOADS(std::int8_t)
+QUANTA_STORAGE_OVERLOADS(std::uint8_t)
+QUANTA_STORAGE_OVERLOADS(std::int16_t)
+QUANTA_STORAGE_OVERLOADS(std::uint16_t)
+QUANTA_STORAGE_OVERLOADS(std::int32_t)
+
+#undef QUANTA_STORAGE_OVERLOADS
+
+}  // namespace quanta

@@ -1,0 +1,115 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "quanta/detail/affine.hpp"
+#include "quanta/encoding.hpp"
+#include "quanta/span.hpp"
+
+// The normative scalar definition of quantize, dequantize and quantize_dequantize. Every SIMD
+// kernel equals these functions bit for bit. No validation: the public functions in
+// quanta/quantize.hpp check arguments and build the affine_params.
+namespace quanta::ref {
+
+// x rounded to an integral float, ties as `mode` says. Infinities pass through.
+inline float round_to_integral(float x, rounding mode) noexcept {
+  return detail::round_float(x, mode);
+}
+
+// The quantized code of x, as a 64-bit integer in [p.qmin, p.qmax].
+inline std::int64_t quantize_code(float x, const detail::affine_params& p) noexcept {
+  if (x != x) x = 0.0f;  // NaN is quantized as 0.0
+  const float scaled = p.divide ? x / p.scale : x * p.inv_scale;
+  const float t = scaled + p.pre_offset;
+  const double r = static_cast<double>(round_to_integral(t, p.round)) + p.post_offset;
+  if (r <= p.qmin) return p.qmin;  // also -inf
+  if (r >= p.qmax) return p.qmax;  // also +inf
+  return static_cast<std::int64_t>(r);
+}
+
+// (q - zero_point) as an exact integer, converted to float once, times scale.
+inline float dequantize_code(std::int64_t q, const detail::affine_params& p) noexcept {
+  return static_cast<float>(q - p.zero_point) * p.scale;
+}
+
+template <class Q>
+void quantize(span<const float> x, const detail::affine_params& p, span<Q> q) noexcept {
+  for (std::size_t i = 0; i < x.size(); ++i) q[i] = static_cast<Q>(quantize_code(x[i], p));
+}
+
+template <class Q>
+void dequantize(span<const Q> q, const detail::affine_params& p, span<float> x) noexcept {
+  for (std::size_t i = 0; i < q.size(); ++i) x[i] = dequantize_code(q[i], p);
+}
+
+inline void quantize_dequantize(span<const float> x, const detail::affine_params& p,
+                                span<float> y) noexcept {
+  for (std::size_t i = 0; i < x.size(); ++i) y[i] = dequantize_code(quantize_code(x[i], p), p);
+}
+
+// Per-channel and per-block forms: element (o, c, i) of the [outer, channels, inner] tensor uses
+// params[c] (per channel) or params[layout.encoding_index(o, c, i)] (per block).
+
+template <class Q>
+void quantize(span<const float> x, const channel_layout& layout,
+              span<const detail::affine_params> params, span<Q> q) noexcept {
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
+        q[k] = static_cast<Q>(quantize_code(x[k], params[c]));
+}
+
+template <class Q>
+void dequantize(span<const Q> q, const channel_layout& layout,
+                span<const detail::affine_params> params, span<float> x) noexcept {
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k) x[k] = dequantize_code(q[k], params[c]);
+}
+
+inline void quantize_dequantize(span<const float> x, const channel_layout& layout,
+                                span<const detail::affine_params> params, span<float> y) noexcept {
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
+        y[k] = dequantize_code(quantize_code(x[k], params[c]), params[c]);
+}
+
+template <class Q>
+void quantize(span<const float> x, const block_layout& layout,
+              span<const detail::affine_params> params, span<Q> q) noexcept {
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
+        q[k] = static_cast<Q>(quantize_code(x[k], params[layout.encoding_index(o, c, i)]));
+}
+
+template <class Q>
+void dequantize(span<const Q> q, const block_layout& layout,
+                span<const detail::affine_params> params, span<float> x) noexcept {
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
+        x[k] = dequantize_code(q[k], params[layout.encoding_index(o, c, i)]);
+}
+
+inline void quantize_dequantize(span<const float> x, const block_layout& layout,
+                                span<const detail::affine_params> params, span<float> y) noexcept {
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k) {
+        const detail::affine_params& p = params[layout.encoding_index(o, c, i)];
+        y[k] = dequantize_code(quantize_code(x[k], p), p);
+      }
+}
+
+}  // namespace quanta::ref

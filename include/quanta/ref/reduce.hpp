@@ -1,0 +1,69 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "quanta/span.hpp"
+
+namespace quanta {
+
+// The range of a tensor. NaN values take no part in min and max but are reported; infinities
+// count like any other value. With no non-NaN value, min is +inf and max is -inf.
+struct min_max_result {
+  float min = std::numeric_limits<float>::infinity();
+  float max = -std::numeric_limits<float>::infinity();
+  bool has_nan = false;
+
+  bool empty() const noexcept { return !(min <= max); }
+  bool finite() const noexcept { return !has_nan && std::isfinite(min) && std::isfinite(max); }
+};
+
+namespace ref {
+
+// Normative definitions: plain loops, one element at a time.
+
+inline void accumulate_min_max(const float* x, std::size_t n, min_max_result& r) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (v != v) {
+      r.has_nan = true;
+      continue;
+    }
+    if (v < r.min) r.min = v;
+    if (v > r.max) r.max = v;
+  }
+}
+
+inline min_max_result min_max(span<const float> x) noexcept {
+  min_max_result r;
+  accumulate_min_max(x.data(), x.size(), r);
+  return r;
+}
+
+// max |x| over the non-NaN values; 0 for an empty or all-NaN input.
+inline float abs_max(span<const float> x) noexcept {
+  float m = 0.0f;
+  for (float v : x) {
+    const float a = std::fabs(v);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+// One result per channel of a [outer, channels, inner] tensor.
+inline std::vector<min_max_result> min_max_per_channel(span<const float> x, std::size_t outer,
+                                                       std::size_t channels, std::size_t inner) {
+  std::vector<min_max_result> r(channels);
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      accumulate_min_max(x.data() + (o * channels + c) * inner, inner, r[c]);
+    }
+  }
+  return r;
+}
+
+}  // namespace ref
+}  // namespace quanta

@@ -1,0 +1,325 @@
+#include <quanta/encoding.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+using quanta::compute_encoding;
+using quanta::encoding;
+using quanta::encoding_options;
+using quanta::profile;
+using quanta::scheme;
+
+namespace {
+
+encoding_options options(profile p, scheme k = scheme::asymmetric, int bits = 8,
+                         bool is_signed = false) {
+  encoding_options o;
+  o.rules = p;
+  o.kind = k;
+  o.bitwidth = bits;
+  o.is_signed = is_signed;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("encoding: ranges, offsets and storage", "[encoding]") {
+  const encoding u8{0.5f, 10, 8, false};
+  CHECK(u8.qmin() == 0);
+  CHECK(u8.qmax() == 255);
+  CHECK(u8.offset() == -10);
+  CHECK(u8.min() == -5.0f);
+  CHECK(u8.max() == 122.5f);
+
+  const encoding s8{0.5f, -3, 8, true};
+  CHECK(s8.qmin() == -128);
+  CHECK(s8.qmax() == 127);
+  CHECK(s8.offset() == -125);  // QNN counts codes from the bottom of the unsigned grid
+  CHECK(encoding::from_offset(0.5f, -125, 8, true) == s8);
+  CHECK(encoding::from_offset(0.5f, -10, 8, false) == u8);
+
+  const encoding strict{1.0f, 0, 8, true, true};
+  CHECK(strict.qmin() == -127);
+  CHECK(strict.min() == -127.0f);
+
+  const encoding s4{1.0f, 0, 4, true};
+  CHECK(s4.qmin() == -8);
+  CHECK(s4.qmax() == 7);
+  const encoding u16{1.0f, 0, 16, false};
+  CHECK(u16.qmax() == 65535);
+  const encoding bias{1.0f, 0, 32, true};
+  CHECK(bias.qmin() == std::numeric_limits<std::int32_t>::min());
+  CHECK(bias.qmax() == std::numeric_limits<std::int32_t>::max());
+}
+
+TEST_CASE("qnn: SNPE's documented example", "[encoding][qnn]") {
+  const std::vector<float> x = {-1.8f, -1.0f, 0.0f, 0.5f};
+  const encoding e = compute_encoding(x);  // qnn, 8-bit asymmetric unsigned by default
+  CHECK(e.offset() == -200);
+  CHECK(e.zero_point == 200);
+  CHECK(e.scale == Approx(0.009020).margin(5e-7));
+  CHECK(e.min() == Approx(-1.803922).margin(1e-6));
+  CHECK(e.max() == Approx(0.496078).margin(1e-6));
+}
+
+TEST_CASE("qnn: AIMET ComputeDeltaOffset vectors", "[encoding][qnn]") {
+  struct row {
+    float min, max;
+    double scale;
+    std::int64_t offset;
+  };
+  const row rows[] = {
+      {-40.0f, 80.0f, 120.0 / 255.0, -85},
+      {10.0f, 10.0f, 10.0 / 255.0, 0},
+      {0.0f, 0.0f, 0.01 / 255.0, 0},
+      {1000.0f, 1200.0f, 1200.0 / 255.0, 0},
+      {-8.0f, -5.0f, 8.0 / 255.0, -255},
+  };
+  for (const auto& r : rows) {
+    const encoding e = compute_encoding(r.min, r.max);
+    INFO("min " << r.min << " max " << r.max);
+    CHECK(e.scale == static_cast<float>(r.scale));
+    CHECK(e.offset() == r.offset);
+  }
+}
+
+TEST_CASE("qnn: minimum range is an option", "[encoding][qnn]") {
+  encoding_options o;
+  o.min_range = 0.0001;
+  const encoding e = compute_encoding(0.0f, 0.0f, o);
+  CHECK(e.scale == static_cast<float>(0.0001 / 255.0));
+  o.min_range = -1.0;
+  CHECK_THROWS_WITH(compute_encoding(0.0f, 1.0f, o), Catch::Contains("min_range is -1"));
+}
+
+TEST_CASE("qnn: symmetric, strict and unsigned symmetric", "[encoding][qnn]") {
+  const encoding sym = compute_encoding(-2.0f, 1.0f, options(profile::qnn, scheme::symmetric));
+  CHECK(sym.scale == static_cast<float>(2.0 / 127.0));
+  CHECK(sym.offset() == -128);
+  CHECK(sym.zero_point == 128);
+  CHECK_FALSE(sym.narrow_range);
+
+  const encoding sym_signed =
+      compute_encoding(-2.0f, 1.0f, options(profile::qnn, scheme::symmetric, 8, true));
+  CHECK(sym_signed.zero_point == 0);
+  CHECK(sym_signed.offset() == -128);
+
+  const encoding strict =
+      compute_encoding(-2.0f, 1.0f, options(profile::qnn, scheme::symmetric_strict, 8, true));
+  CHECK(strict.scale == static_cast<float>(2.0 / 127.0));
+  CHECK(strict.qmin() == -127);
+  CHECK(strict.zero_point == 0);
+  CHECK(strict.offset() == -128);  // exported as -128: the SNPE converter rejects -127
+
+  const encoding unsigned_sym =
+      compute_encoding(0.5f, 3.0f, options(profile::qnn, scheme::unsigned_symmetric));
+  CHECK(unsigned_sym.zero_point == 0);
+  CHECK(unsigned_sym.scale == static_cast<float>(3.0 / 255.0));
+  // With negative values unsigned symmetric falls back to symmetric.
+  const encoding fallback =
+      compute_encoding(-0.5f, 3.0f, options(profile::qnn, scheme::unsigned_symmetric));
+  CHECK(fallback.zero_point == 128);
+  CHECK(fallback.scale == static_cast<float>(3.0 / 127.0));
+
+  const encoding sym16 = compute_encoding(-1.0f, 1.0f, options(profile::qnn, scheme::symmetric, 16));
+  CHECK(sym16.scale == static_cast<float>(1.0 / 32767.0));
+  CHECK(sym16.offset() == -32768);
+}
+
+TEST_CASE("profiles: the tie at 76.5 (min -3, max 7)", "[encoding][profiles]") {
+  CHECK(compute_encoding(-3.0f, 7.0f, options(profile::qnn)).offset() == -77);
+  const encoding qnn = compute_encoding(-3.0f, 7.0f, options(profile::qnn));
+  CHECK(qnn.min() == Approx(-3.019607843).margin(1e-6));
+  CHECK(qnn.max() == Approx(6.980392157).margin(1e-6));
+  CHECK(compute_encoding(-3.0f, 7.0f, options(profile::pytorch)).zero_point == 76);
+  CHECK(compute_encoding(-3.0f, 7.0f, options(profile::onnx)).zero_point == 76);
+}
+
+TEST_CASE("profiles: zero point 126.5 (min -253, max 257)", "[encoding][profiles]") {
+  for (profile p : {profile::pytorch, profile::onnx}) {
+    const encoding e = compute_encoding(-253.0f, 257.0f, options(p));
+    CHECK(e.scale == 2.0f);
+    CHECK(e.zero_point == 126);
+  }
+  encoding_options fbgemm = options(profile::pytorch);
+  fbgemm.pytorch_dynamic = true;
+  CHECK(compute_encoding(-253.0f, 257.0f, fbgemm).zero_point == 126);
+  CHECK(compute_encoding(-253.0f, 257.0f, options(profile::tflite)).zero_point == 127);
+  CHECK(compute_encoding(-253.0f, 257.0f, options(profile::qnn)).zero_point == 127);
+}
+
+TEST_CASE("pytorch: observer on SNPE's example", "[encoding][pytorch]") {
+  const std::vector<float> x = {-1.8f, -1.0f, 0.0f, 0.5f};
+  const encoding e = compute_encoding(x, options(profile::pytorch));
+  CHECK(e.scale == Approx(0.0090196).margin(1e-7));
+  CHECK(e.zero_point == 200);
+}
+
+TEST_CASE("pytorch: symmetric observers and eps", "[encoding][pytorch]") {
+  const encoding s8 = compute_encoding(-2.0f, 1.0f, options(profile::pytorch, scheme::symmetric, 8, true));
+  CHECK(s8.scale == 2.0f / 127.5f);
+  CHECK(s8.zero_point == 0);
+  const encoding u8 = compute_encoding(-2.0f, 1.0f, options(profile::pytorch, scheme::symmetric));
+  CHECK(u8.zero_point == 128);
+  const encoding zero = compute_encoding(0.0f, 0.0f, options(profile::pytorch));
+  CHECK(zero.scale == std::numeric_limits<float>::epsilon());
+  CHECK(zero.zero_point == 0);
+}
+
+TEST_CASE("fbgemm: ChooseQuantizationParams rules", "[encoding][pytorch]") {
+  encoding_options o = options(profile::pytorch);
+  o.pytorch_dynamic = true;
+  const encoding zero = compute_encoding(0.0f, 0.0f, o);
+  CHECK(zero.scale == 0.1f);
+  CHECK(zero.zero_point == 0);
+  // A scale below 6.1e-5 is raised to it and the range stretched with it.
+  const encoding tiny = compute_encoding(-1e-4f, 1e-4f, o);
+  CHECK(tiny.scale == 6.1e-5f);
+  CHECK(tiny.zero_point == 128);
+}
+
+TEST_CASE("onnx: DynamicQuantizeLinear and symmetric", "[encoding][onnx]") {
+  const encoding zero = compute_encoding(0.0f, 0.0f, options(profile::onnx));
+  CHECK(zero.scale == 1.0f);
+  CHECK(zero.zero_point == 0);
+  const encoding s8 = compute_encoding(-2.0f, 1.0f, options(profile::onnx, scheme::symmetric, 8, true));
+  CHECK(s8.qmin() == -127);
+  CHECK(s8.scale == 4.0f / 254.0f);
+  CHECK(s8.zero_point == 0);
+  const encoding u8 = compute_encoding(-2.0f, 1.0f, options(profile::onnx, scheme::symmetric));
+  CHECK(u8.zero_point == 128);
+}
+
+TEST_CASE("tflite: symmetric weights and the degenerate range", "[encoding][tflite]") {
+  const encoding s8 =
+      compute_encoding(-2.0f, 1.0f, options(profile::tflite, scheme::symmetric, 8, true));
+  CHECK(s8.scale == 2.0f / 127.0f);
+  CHECK(s8.qmin() == -127);
+  const encoding zero = compute_encoding(0.0f, 0.0f, options(profile::tflite, scheme::asymmetric, 8, true));
+  CHECK(zero.scale == 1.0f);
+  CHECK(zero.zero_point == 0);
+}
+
+TEST_CASE("every profile, scheme and bitwidth gives a valid encoding", "[encoding]") {
+  const float ranges[][2] = {{-1.0f, 1.0f}, {0.0f, 0.0f}, {-3.0f, 7.0f}, {2.0f, 9.0f},
+                             {-9.0f, -2.0f}, {-1e-30f, 1e-30f}, {-1e30f, 1e30f}};
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite}) {
+    for (scheme k : {scheme::asymmetric, scheme::symmetric, scheme::symmetric_strict,
+                     scheme::unsigned_symmetric}) {
+      for (int bits : {2, 3, 4, 8, 12, 16, 32}) {
+        for (bool is_signed : {false, true}) {
+          if (bits == 32 && !is_signed) continue;
+          for (const auto& r : ranges) {
+            const encoding e = compute_encoding(r[0], r[1], options(p, k, bits, is_signed));
+            INFO("profile " << int(p) << " scheme " << int(k) << " bits " << bits << " signed "
+                            << is_signed << " range " << r[0] << " " << r[1]);
+            CHECK(std::isfinite(e.scale));
+            CHECK(e.scale > 0.0f);
+            CHECK(e.zero_point >= e.qmin());
+            CHECK(e.zero_point <= e.qmax());
+            CHECK(e.bitwidth == bits);
+            CHECK(e.is_signed == is_signed);
+            // Zero is exactly representable in every scheme.
+            CHECK(static_cast<float>(e.zero_point - e.zero_point) * e.scale == 0.0f);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("compute_encoding: bad arguments", "[encoding][errors]") {
+  CHECK_THROWS_AS(compute_encoding(1.0f, 0.0f), quanta::error);
+  CHECK_THROWS_WITH(compute_encoding(1.0f, 0.0f),
+                    Catch::StartsWith("compute_encoding: min 1 is greater than max 0"));
+  CHECK_THROWS_WITH(compute_encoding(std::nanf(""), 0.0f), Catch::Contains("min is nan"));
+  CHECK_THROWS_WITH(compute_encoding(0.0f, INFINITY), Catch::Contains("max is inf"));
+  CHECK_THROWS_WITH(compute_encoding(0.0f, 1.0f, options(profile::qnn, scheme::asymmetric, 1)),
+                    Catch::Contains("bitwidth is 1; expected 2..16"));
+  CHECK_THROWS_WITH(compute_encoding(0.0f, 1.0f, options(profile::qnn, scheme::asymmetric, 17)),
+                    Catch::Contains("bitwidth is 17"));
+  CHECK_THROWS_WITH(compute_encoding(0.0f, 1.0f, options(profile::qnn, scheme::asymmetric, 32)),
+                    Catch::Contains("expected is_signed = true"));
+  const std::vector<float> empty;
+  CHECK_THROWS_WITH(compute_encoding(empty), Catch::Contains("data is empty"));
+}
+
+TEST_CASE("compute_encoding: non-finite data", "[encoding][errors]") {
+  std::vector<float> x = {0.5f, -1.0f, std::nanf(""), 2.0f, INFINITY};
+  CHECK_THROWS_WITH(compute_encoding(x), Catch::StartsWith("compute_encoding: data[2] is nan"));
+  x[2] = 0.0f;
+  CHECK_THROWS_WITH(compute_encoding(x), Catch::StartsWith("compute_encoding: data[4] is inf"));
+  encoding_options skip;
+  skip.skip_non_finite = true;
+  x[2] = std::nanf("");
+  CHECK(compute_encoding(x, skip) == compute_encoding(-1.0f, 2.0f));
+  const std::vector<float> all_bad = {std::nanf(""), -INFINITY};
+  CHECK(compute_encoding(all_bad, skip) == compute_encoding(0.0f, 0.0f));
+}
+
+TEST_CASE("channel_layout::from_shape", "[encoding][layout]") {
+  const std::vector<std::int64_t> shape = {2, 3, 4, 5};
+  const auto l1 = quanta::channel_layout::from_shape(shape, 1);
+  CHECK(l1.outer == 2);
+  CHECK(l1.channels == 3);
+  CHECK(l1.inner == 20);
+  const auto last = quanta::channel_layout::from_shape(shape, -1);
+  CHECK(last.outer == 24);
+  CHECK(last.channels == 5);
+  CHECK(last.inner == 1);
+  const auto first = quanta::channel_layout::from_shape(shape, -4);
+  CHECK(first.outer == 1);
+  CHECK(first.channels == 2);
+  CHECK(first.inner == 60);
+  CHECK_THROWS_WITH(quanta::channel_layout::from_shape(shape, 4),
+                    Catch::Contains("axis is 4; expected -4..3"));
+  CHECK_THROWS_WITH(quanta::channel_layout::from_shape(shape, -5), Catch::Contains("axis is -5"));
+  const std::vector<std::int64_t> negative = {2, -1};
+  CHECK_THROWS_WITH(quanta::channel_layout::from_shape(negative, 0),
+                    Catch::Contains("shape[1] is -1"));
+  const std::vector<std::int64_t> none;
+  CHECK_THROWS_WITH(quanta::channel_layout::from_shape(none, 0), Catch::Contains("shape is empty"));
+  const std::vector<std::int64_t> huge = {std::int64_t{1} << 40, std::int64_t{1} << 40};
+  CHECK_THROWS_WITH(quanta::channel_layout::from_shape(huge, 0), Catch::Contains("overflows"));
+}
+
+TEST_CASE("compute_encodings: one per channel, any axis", "[encoding][per-channel]") {
+  // shape [2, 3, 2], axis 1: channel c holds values from both outer rows.
+  const std::vector<float> x = {1, 2, -3, 4, 5, 6,  // o = 0
+                                -7, 0, 0, 8, 0.5f, -0.5f};
+  const auto layout = quanta::channel_layout{2, 3, 2};
+  const auto e = quanta::compute_encodings(x, layout);
+  REQUIRE(e.size() == 3);
+  CHECK(e[0] == compute_encoding(-7.0f, 2.0f));
+  CHECK(e[1] == compute_encoding(-3.0f, 8.0f));
+  CHECK(e[2] == compute_encoding(-0.5f, 6.0f));
+  std::vector<float> bad = x;
+  bad[9] = std::nanf("");
+  CHECK_THROWS_WITH(quanta::compute_encodings(bad, layout),
+                    Catch::StartsWith("compute_encodings: data[9] is nan"));
+  CHECK_THROWS_WITH(quanta::compute_encodings(x, quanta::channel_layout{2, 3, 3}),
+                    Catch::Contains("data has 12 elements but the layout"));
+}
+
+TEST_CASE("compute_block_encodings: ONNX blocked layout", "[encoding][per-block]") {
+  // [2 rows, 5 columns], blocks of 2 along the columns: 3 blocks per row (the last one short).
+  const std::vector<float> x = {1, -1, 2, 4, 8,  //
+                                -2, 3, 0.5f, 0.25f, -9};
+  const std::vector<std::int64_t> shape = {2, 5};
+  const auto layout = quanta::block_layout::from_shape(shape, 1, 2);
+  CHECK(layout.blocks() == 3);
+  CHECK(layout.encoding_count() == 6);
+  const auto e = quanta::compute_block_encodings(x, layout);
+  REQUIRE(e.size() == 6);
+  CHECK(e[0] == compute_encoding(-1.0f, 1.0f));
+  CHECK(e[1] == compute_encoding(2.0f, 4.0f));
+  CHECK(e[2] == compute_encoding(8.0f, 8.0f));
+  CHECK(e[3] == compute_encoding(-2.0f, 3.0f));
+  CHECK(e[4] == compute_encoding(0.25f, 0.5f));
+  CHECK(e[5] == compute_encoding(-9.0f, -9.0f));
+  CHECK_THROWS_WITH(quanta::block_layout::from_shape(shape, 1, 0), Catch::Contains("block_size is 0"));
+}

@@ -73,10 +73,8 @@ TEST_CASE("qnn: AIMET ComputeDeltaOffset vectors", "[encoding][qnn]") {
     std::int64_t offset;
   };
   const row rows[] = {
-      {-40.0f, 80.0f, 120.0 / 255.0, -85},
-      {10.0f, 10.0f, 10.0 / 255.0, 0},
-      {0.0f, 0.0f, 0.01 / 255.0, 0},
-      {1000.0f, 1200.0f, 1200.0 / 255.0, 0},
+      {-40.0f, 80.0f, 120.0 / 255.0, -85}, {10.0f, 10.0f, 10.0 / 255.0, 0},
+      {0.0f, 0.0f, 0.01 / 255.0, 0},       {1000.0f, 1200.0f, 1200.0 / 255.0, 0},
       {-8.0f, -5.0f, 8.0 / 255.0, -255},
   };
   for (const auto& r : rows) {
@@ -125,7 +123,8 @@ TEST_CASE("qnn: symmetric, strict and unsigned symmetric", "[encoding][qnn]") {
   CHECK(fallback.zero_point == 128);
   CHECK(fallback.scale == static_cast<float>(3.0 / 127.0));
 
-  const encoding sym16 = compute_encoding(-1.0f, 1.0f, options(profile::qnn, scheme::symmetric, 16));
+  const encoding sym16 =
+      compute_encoding(-1.0f, 1.0f, options(profile::qnn, scheme::symmetric, 16));
   CHECK(sym16.scale == static_cast<float>(1.0 / 32767.0));
   CHECK(sym16.offset() == -32768);
 }
@@ -160,7 +159,8 @@ TEST_CASE("pytorch: observer on SNPE's example", "[encoding][pytorch]") {
 }
 
 TEST_CASE("pytorch: symmetric observers and eps", "[encoding][pytorch]") {
-  const encoding s8 = compute_encoding(-2.0f, 1.0f, options(profile::pytorch, scheme::symmetric, 8, true));
+  const encoding s8 =
+      compute_encoding(-2.0f, 1.0f, options(profile::pytorch, scheme::symmetric, 8, true));
   CHECK(s8.scale == 2.0f / 127.5f);
   CHECK(s8.zero_point == 0);
   const encoding u8 = compute_encoding(-2.0f, 1.0f, options(profile::pytorch, scheme::symmetric));
@@ -186,7 +186,8 @@ TEST_CASE("onnx: DynamicQuantizeLinear and symmetric", "[encoding][onnx]") {
   const encoding zero = compute_encoding(0.0f, 0.0f, options(profile::onnx));
   CHECK(zero.scale == 1.0f);
   CHECK(zero.zero_point == 0);
-  const encoding s8 = compute_encoding(-2.0f, 1.0f, options(profile::onnx, scheme::symmetric, 8, true));
+  const encoding s8 =
+      compute_encoding(-2.0f, 1.0f, options(profile::onnx, scheme::symmetric, 8, true));
   CHECK(s8.qmin() == -127);
   CHECK(s8.scale == 4.0f / 254.0f);
   CHECK(s8.zero_point == 0);
@@ -199,13 +200,14 @@ TEST_CASE("tflite: symmetric weights and the degenerate range", "[encoding][tfli
       compute_encoding(-2.0f, 1.0f, options(profile::tflite, scheme::symmetric, 8, true));
   CHECK(s8.scale == 2.0f / 127.0f);
   CHECK(s8.qmin() == -127);
-  const encoding zero = compute_encoding(0.0f, 0.0f, options(profile::tflite, scheme::asymmetric, 8, true));
+  const encoding zero =
+      compute_encoding(0.0f, 0.0f, options(profile::tflite, scheme::asymmetric, 8, true));
   CHECK(zero.scale == 1.0f);
   CHECK(zero.zero_point == 0);
 }
 
 TEST_CASE("every profile, scheme and bitwidth gives a valid encoding", "[encoding]") {
-  const float ranges[][2] = {{-1.0f, 1.0f}, {0.0f, 0.0f}, {-3.0f, 7.0f}, {2.0f, 9.0f},
+  const float ranges[][2] = {{-1.0f, 1.0f},  {0.0f, 0.0f},      {-3.0f, 7.0f},  {2.0f, 9.0f},
                              {-9.0f, -2.0f}, {-1e-30f, 1e-30f}, {-1e30f, 1e30f}};
   for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite}) {
     for (scheme k : {scheme::asymmetric, scheme::symmetric, scheme::symmetric_strict,
@@ -289,8 +291,8 @@ TEST_CASE("channel_layout::from_shape", "[encoding][layout]") {
 
 TEST_CASE("compute_encodings: one per channel, any axis", "[encoding][per-channel]") {
   // shape [2, 3, 2], axis 1: channel c holds values from both outer rows.
-  const std::vector<float> x = {1, 2, -3, 4, 5, 6,  // o = 0
-                                -7, 0, 0, 8, 0.5f, -0.5f};
+  const std::vector<float> x = {1,  2, -3, 4, 5,    6,  // o = 0
+                                -7, 0, 0,  8, 0.5f, -0.5f};
   const auto layout = quanta::channel_layout{2, 3, 2};
   const auto e = quanta::compute_encodings(x, layout);
   REQUIRE(e.size() == 3);
@@ -307,8 +309,8 @@ TEST_CASE("compute_encodings: one per channel, any axis", "[encoding][per-channe
 
 TEST_CASE("compute_block_encodings: ONNX blocked layout", "[encoding][per-block]") {
   // [2 rows, 5 columns], blocks of 2 along the columns: 3 blocks per row (the last one short).
-  const std::vector<float> x = {1, -1, 2, 4, 8,  //
-                                -2, 3, 0.5f, 0.25f, -9};
+  const std::vector<float> x = {1,  -1, 2,    4,     8,  //
+                                -2, 3,  0.5f, 0.25f, -9};
   const std::vector<std::int64_t> shape = {2, 5};
   const auto layout = quanta::block_layout::from_shape(shape, 1, 2);
   CHECK(layout.blocks() == 3);
@@ -321,5 +323,6 @@ TEST_CASE("compute_block_encodings: ONNX blocked layout", "[encoding][per-block]
   CHECK(e[3] == compute_encoding(-2.0f, 3.0f));
   CHECK(e[4] == compute_encoding(0.25f, 0.5f));
   CHECK(e[5] == compute_encoding(-9.0f, -9.0f));
-  CHECK_THROWS_WITH(quanta::block_layout::from_shape(shape, 1, 0), Catch::Contains("block_size is 0"));
+  CHECK_THROWS_WITH(quanta::block_layout::from_shape(shape, 1, 0),
+                    Catch::Contains("block_size is 0"));
 }

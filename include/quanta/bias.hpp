@@ -39,8 +39,10 @@ inline void check_bias_scales(const char* function, float input_scale,
     const float s = weight_scales[c];
     const float product = input_scale * s;
     if (!(std::isfinite(s) && s > 0.0f && std::isfinite(product) && product > 0.0f)) {
-      QUANTA_THROW(function, ": weight_scales[", c, "] is ", s, "; expected a finite value > 0 "
-                   "whose product with input_scale ", input_scale, " is a finite value > 0");
+      QUANTA_THROW(function, ": weight_scales[", c, "] is ", s,
+                   "; expected a finite value > 0 "
+                   "whose product with input_scale ",
+                   input_scale, " is a finite value > 0");
     }
   }
 }
@@ -49,8 +51,10 @@ inline void check_bias_arguments(const char* function, span<const float> bias, f
                                  span<const float> weight_scales) {
   check_bias_scales(function, input_scale, weight_scales);
   if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
-    QUANTA_THROW(function, ": weight_scales has ", weight_scales.size(), " entries; expected 1 "
-                 "(per-tensor weights) or ", bias.size(), " (one per bias element)");
+    QUANTA_THROW(function, ": weight_scales has ", weight_scales.size(),
+                 " entries; expected 1 "
+                 "(per-tensor weights) or ",
+                 bias.size(), " (one per bias element)");
   }
   for (std::size_t c = 0; c < bias.size(); ++c) {
     if (!std::isfinite(bias[c])) {
@@ -70,7 +74,8 @@ inline std::vector<encoding> bias_encodings(float input_scale, span<const float>
   detail::check_bias_scales("bias_encodings", input_scale, weight_scales);
   std::vector<encoding> encodings;
   encodings.reserve(weight_scales.size());
-  for (float s : weight_scales) encodings.push_back(encoding{input_scale * s, 0, 32, true, false});
+  for (float s : weight_scales)
+    encodings.push_back(encoding{input_scale * s, 0, 32, true, false});
   return encodings;
 }
 
@@ -81,8 +86,8 @@ inline std::optional<bias_overflow> find_bias_overflow(span<const float> bias, f
   detail::check_bias_arguments("find_bias_overflow", bias, input_scale, weight_scales);
   constexpr double int32_max = 2147483647.0;
   const auto fits = [&](float value, float weight_scale) {
-    const auto p = detail::make_affine_params(encoding{input_scale * weight_scale, 0, 32, true},
-                                              options);
+    const auto p =
+        detail::make_affine_params(encoding{input_scale * weight_scale, 0, 32, true}, options);
     const float scaled = p.divide ? value / p.scale : value * p.inv_scale;
     const double code = static_cast<double>(ref::round_to_integral(scaled, p.round));
     return code <= int32_max && code >= -int32_max - 1.0;
@@ -115,7 +120,8 @@ inline void quantize_bias(span<const float> bias, float input_scale,
   if (const auto overflow = find_bias_overflow(bias, input_scale, weight_scales, options)) {
     QUANTA_THROW(function, ": bias[", overflow->channel, "] = ", overflow->bias,
                  " does not fit int32 at scale ", overflow->bias_scale, " (input_scale ",
-                 input_scale, " x weight scale ", detail::weight_scale_of(weight_scales, overflow->channel),
+                 input_scale, " x weight scale ",
+                 detail::weight_scale_of(weight_scales, overflow->channel),
                  "); expected a weight scale >= ", overflow->min_weight_scale, " for this channel");
   }
   for (std::size_t c = 0; c < bias.size(); ++c) {

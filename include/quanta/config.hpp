@@ -22,12 +22,12 @@
 // Preconditions of internal kernels. Public functions validate their arguments and throw instead;
 // these checks are for quanta's own bugs and compile away unless QUANTA_ENABLE_ASSERTS is set.
 #if defined(QUANTA_ENABLE_ASSERTS)
-#define QUANTA_ASSERT(cond)                                                                  \
-  do {                                                                                       \
-    if (!(cond)) {                                                                           \
+#define QUANTA_ASSERT(cond)                                                                    \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
       std::fprintf(stderr, "%s:%d: quanta assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                          \
-    }                                                                                        \
+      std::abort();                                                                            \
+    }                                                                                          \
   } while (0)
 #else
 #define QUANTA_ASSERT(cond) ((void)0)

@@ -93,9 +93,9 @@ struct encoding {
 };
 
 struct encoding_options {
-  int bitwidth = 8;                  // 2..16, or 32 (signed only: biases)
+  int bitwidth = 8;  // 2..16, or 32 (signed only: biases)
   scheme kind = scheme::asymmetric;
-  bool is_signed = false;            // storage type of the quantized values
+  bool is_signed = false;  // storage type of the quantized values
   profile rules = profile::qnn;
   // QNN/AIMET widen a range narrower than this by raising max. A double because AIMET gates in
   // double with the literal 0.01; SNPE's older documentation uses 0.0001.
@@ -153,29 +153,31 @@ inline void check_bitwidth(const char* function, int bitwidth, bool is_signed) {
     QUANTA_THROW(function, ": bitwidth is ", bitwidth, "; expected 2..16, or 32 for biases");
   }
   if (bitwidth == 32 && !is_signed) {
-    QUANTA_THROW(function, ": bitwidth 32 with unsigned storage; expected is_signed = true "
+    QUANTA_THROW(function,
+                 ": bitwidth 32 with unsigned storage; expected is_signed = true "
                  "(32-bit encodings are for int32 biases)");
   }
 }
 
 // `what` names the argument ("encoding", "encodings[3]", ...).
-inline void check_encoding(const char* function, const char* what, std::size_t index,
-                           bool indexed, const encoding& e) {
+inline void check_encoding(const char* function, const char* what, std::size_t index, bool indexed,
+                           const encoding& e) {
   auto name = [&] { return indexed ? message(what, "[", index, "]") : std::string(what); };
   if (!((e.bitwidth >= 2 && e.bitwidth <= 16) || e.bitwidth == 32)) {
     QUANTA_THROW(function, ": ", name(), ".bitwidth is ", e.bitwidth,
                  "; expected 2..16, or 32 for biases");
   }
   if (e.bitwidth == 32 && !e.is_signed) {
-    QUANTA_THROW(function, ": ", name(), " is a 32-bit unsigned encoding; expected is_signed = true");
+    QUANTA_THROW(function, ": ", name(),
+                 " is a 32-bit unsigned encoding; expected is_signed = true");
   }
   if (!(std::isfinite(e.scale) && e.scale > 0.0f)) {
     QUANTA_THROW(function, ": ", name(), ".scale is ", e.scale, "; expected a finite value > 0");
   }
   if (e.zero_point < e.qmin() || e.zero_point > e.qmax()) {
     QUANTA_THROW(function, ": ", name(), ".zero_point is ", e.zero_point, "; expected ", e.qmin(),
-                 "..", e.qmax(), " for a ", e.bitwidth, "-bit ", e.is_signed ? "signed" : "unsigned",
-                 " encoding");
+                 "..", e.qmax(), " for a ", e.bitwidth, "-bit ",
+                 e.is_signed ? "signed" : "unsigned", " encoding");
   }
 }
 
@@ -227,9 +229,12 @@ inline double round_double(double v, rounding mode) noexcept {
   if (fraction > 0.5) return down + 1.0;
   if (fraction < 0.5) return down;
   switch (mode) {
-    case rounding::half_even: return std::fmod(down, 2.0) == 0.0 ? down : down + 1.0;
-    case rounding::half_away: return v < 0.0 ? down : down + 1.0;
-    case rounding::half_up: return down + 1.0;
+    case rounding::half_even:
+      return std::fmod(down, 2.0) == 0.0 ? down : down + 1.0;
+    case rounding::half_away:
+      return v < 0.0 ? down : down + 1.0;
+    case rounding::half_up:
+      return down + 1.0;
   }
   return down;
 }
@@ -242,9 +247,12 @@ inline float round_float(float v, rounding mode) noexcept {
   if (fraction > 0.5f) return down + 1.0f;
   if (fraction < 0.5f) return down;
   switch (mode) {
-    case rounding::half_even: return std::fmod(down, 2.0f) == 0.0f ? down : down + 1.0f;
-    case rounding::half_away: return v < 0.0f ? down : down + 1.0f;
-    case rounding::half_up: return down + 1.0f;
+    case rounding::half_even:
+      return std::fmod(down, 2.0f) == 0.0f ? down : down + 1.0f;
+    case rounding::half_away:
+      return v < 0.0f ? down : down + 1.0f;
+    case rounding::half_up:
+      return down + 1.0f;
   }
   return down;
 }
@@ -279,9 +287,8 @@ inline encoding qnn_encoding(double lo, double hi, const encoding_options& o) {
   hi = std::max(hi, 0.0);
   hi = std::max(hi, lo + o.min_range);
   const double levels = std::ldexp(1.0, o.bitwidth);
-  const bool use_symmetric =
-      o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
-      (o.kind == scheme::unsigned_symmetric && lo < 0.0);
+  const bool use_symmetric = o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
+                             (o.kind == scheme::unsigned_symmetric && lo < 0.0);
   if (use_symmetric) {
     const bool strict = o.kind == scheme::symmetric_strict;
     const double steps = levels - 1.0 - (strict ? 1.0 : 0.0);
@@ -325,8 +332,7 @@ inline encoding pytorch_observer_encoding(float lo, float hi, const encoding_opt
   }
   e.scale = std::max((hi - lo) / static_cast<float>(g.qmax - g.qmin), eps);
   const float zp = static_cast<float>(g.qmin) - round_float(lo / e.scale, rounding::half_even);
-  e.zero_point =
-      static_cast<std::int32_t>(clamp_to(static_cast<double>(zp), g.qmin, g.qmax));
+  e.zero_point = static_cast<std::int32_t>(clamp_to(static_cast<double>(zp), g.qmin, g.qmax));
   return e;
 }
 
@@ -400,15 +406,15 @@ inline encoding onnx_encoding(float lo, float hi, const encoding_options& o) {
       return e;
     }
     e.scale = static_cast<float>(scale);
-    e.zero_point = static_cast<std::int32_t>(round_double((g.qmin + g.qmax) / 2.0, rounding::half_even));
+    e.zero_point =
+        static_cast<std::int32_t>(round_double((g.qmin + g.qmax) / 2.0, rounding::half_even));
     return e;
   }
   const grid g = make_grid(o, false);
   encoding e = g.shape;
   e.scale = hi == lo ? 1.0f : (hi - lo) / static_cast<float>(g.qmax - g.qmin);
   const float initial = static_cast<float>(g.qmin) - lo / e.scale;
-  const float clamped =
-      clamp_to(initial, static_cast<float>(g.qmin), static_cast<float>(g.qmax));
+  const float clamped = clamp_to(initial, static_cast<float>(g.qmin), static_cast<float>(g.qmax));
   e.zero_point = static_cast<std::int32_t>(round_float(clamped, rounding::half_even));
   return e;
 }
@@ -458,12 +464,15 @@ inline void check_options(const char* function, const encoding_options& o) {
 
 inline encoding encoding_from_checked_range(float min, float max, const encoding_options& o) {
   switch (o.rules) {
-    case profile::qnn: return qnn_encoding(min, max, o);
+    case profile::qnn:
+      return qnn_encoding(min, max, o);
     case profile::pytorch:
       if (o.pytorch_dynamic && o.kind == scheme::asymmetric) return fbgemm_encoding(min, max, o);
       return pytorch_observer_encoding(min, max, o);
-    case profile::onnx: return onnx_encoding(min, max, o);
-    case profile::tflite: return tflite_encoding(min, max, o);
+    case profile::onnx:
+      return onnx_encoding(min, max, o);
+    case profile::tflite:
+      return tflite_encoding(min, max, o);
   }
   return qnn_encoding(min, max, o);
 }
@@ -549,8 +558,8 @@ inline void check_layout(const char* function, const channel_layout& layout, std
       function, checked_product(function, layout.outer, layout.channels), layout.inner);
   if (expected != size) {
     QUANTA_THROW(function, ": data has ", size, " elements but the layout [outer ", layout.outer,
-                 ", channels ", layout.channels, ", inner ", layout.inner, "] describes ",
-                 expected, "; expected equal sizes");
+                 ", channels ", layout.channels, ", inner ", layout.inner, "] describes ", expected,
+                 "; expected equal sizes");
   }
 }
 
@@ -564,15 +573,13 @@ inline void check_layout(const char* function, const block_layout& layout, std::
 }  // namespace detail
 
 // One encoding per channel of `data` (PyTorch per_channel_affine, QNN axis quantization).
-inline std::vector<encoding> compute_encodings(span<const float> data,
-                                               const channel_layout& layout,
+inline std::vector<encoding> compute_encodings(span<const float> data, const channel_layout& layout,
                                                const encoding_options& options = {}) {
   constexpr const char* function = "compute_encodings";
   detail::check_options(function, options);
   detail::check_layout(function, layout, data.size());
-  std::vector<min_max_result> ranges =
-      detail::min_max_per_channel<default_arch>(data.data(), layout.outer, layout.channels,
-                                                layout.inner);
+  std::vector<min_max_result> ranges = detail::min_max_per_channel<default_arch>(
+      data.data(), layout.outer, layout.channels, layout.inner);
   std::vector<encoding> encodings;
   encodings.reserve(layout.channels);
   for (std::size_t c = 0; c < layout.channels; ++c) {
@@ -615,7 +622,8 @@ inline std::vector<encoding> compute_block_encodings(span<const float> data,
   }
   std::vector<encoding> encodings;
   encodings.reserve(ranges.size());
-  for (const auto& r : ranges) encodings.push_back(detail::encoding_from_range(r, options));
+  for (const auto& r : ranges)
+    encodings.push_back(detail::encoding_from_range(r, options));
   return encodings;
 }
 

@@ -26,7 +26,8 @@ void round_all(const char* function, span<const float> x, span<float> y, Round r
     QUANTA_THROW(function, ": y has ", y.size(), " elements but x has ", x.size(),
                  "; expected equal sizes");
   }
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = round(x[i]);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    y[i] = round(x[i]);
 }
 }  // namespace detail
 

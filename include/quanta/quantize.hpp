@@ -79,11 +79,15 @@ std::vector<affine_params> checked_params(const char* function, span<const encod
   return params;
 }
 
-inline std::size_t expected_encodings(const channel_layout& l) noexcept { return l.channels; }
+inline std::size_t expected_encodings(const channel_layout& l) noexcept {
+  return l.channels;
+}
 inline std::size_t expected_encodings(const block_layout& l) noexcept {
   return l.encoding_count();
 }
-inline const char* encodings_meaning(const channel_layout&) noexcept { return "one per channel"; }
+inline const char* encodings_meaning(const channel_layout&) noexcept {
+  return "one per channel";
+}
 inline const char* encodings_meaning(const block_layout&) noexcept {
   return "outer x blocks x inner";
 }
@@ -107,8 +111,7 @@ void dequantize_checked(span<const Q> q, const encoding& e, span<float> x) {
 
 template <class Arch, class Q, class Layout>
 void quantize_layout_checked(span<const float> x, const Layout& layout,
-                             span<const encoding> encodings, span<Q> q,
-                             const quantize_options& o) {
+                             span<const encoding> encodings, span<Q> q, const quantize_options& o) {
   constexpr const char* function = "quantize";
   check_layout(function, layout, x.size());
   check_sizes(function, "x", x.size(), "q", q.size());
@@ -186,35 +189,35 @@ void quantize_dequantize(span<const float> x, const block_layout& layout,
 
 // quantize and dequantize for each storage type: plain overloads rather than a deduced template,
 // so that std::vector and other containers convert to span without naming the type.
-#define QUANTA_STORAGE_OVERLOADS(Q)                                                              \
-  template <class Arch = default_arch>                                                           \
-  void quantize(span<const float> x, const encoding& e, span<Q> q,                               \
-                const quantize_options& options = {}) {                                          \
-    detail::quantize_checked<Arch, Q>(x, e, q, options);                                         \
-  }                                                                                              \
-  template <class Arch = default_arch>                                                           \
-  void dequantize(span<const Q> q, const encoding& e, span<float> x) {                           \
-    detail::dequantize_checked<Arch, Q>(q, e, x);                                                \
-  }                                                                                              \
-  template <class Arch = default_arch>                                                           \
+#define QUANTA_STORAGE_OVERLOADS(Q)                                                                \
+  template <class Arch = default_arch>                                                             \
+  void quantize(span<const float> x, const encoding& e, span<Q> q,                                 \
+                const quantize_options& options = {}) {                                            \
+    detail::quantize_checked<Arch, Q>(x, e, q, options);                                           \
+  }                                                                                                \
+  template <class Arch = default_arch>                                                             \
+  void dequantize(span<const Q> q, const encoding& e, span<float> x) {                             \
+    detail::dequantize_checked<Arch, Q>(q, e, x);                                                  \
+  }                                                                                                \
+  template <class Arch = default_arch>                                                             \
   void quantize(span<const float> x, const channel_layout& layout, span<const encoding> encodings, \
-                span<Q> q, const quantize_options& options = {}) {                               \
-    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                  \
-  }                                                                                              \
-  template <class Arch = default_arch>                                                           \
-  void dequantize(span<const Q> q, const channel_layout& layout, span<const encoding> encodings,  \
-                  span<float> x) {                                                               \
-    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                         \
-  }                                                                                              \
-  template <class Arch = default_arch>                                                           \
-  void quantize(span<const float> x, const block_layout& layout, span<const encoding> encodings,  \
-                span<Q> q, const quantize_options& options = {}) {                               \
-    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                  \
-  }                                                                                              \
-  template <class Arch = default_arch>                                                           \
-  void dequantize(span<const Q> q, const block_layout& layout, span<const encoding> encodings,    \
-                  span<float> x) {                                                               \
-    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                         \
+                span<Q> q, const quantize_options& options = {}) {                                 \
+    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                    \
+  }                                                                                                \
+  template <class Arch = default_arch>                                                             \
+  void dequantize(span<const Q> q, const channel_layout& layout, span<const encoding> encodings,   \
+                  span<float> x) {                                                                 \
+    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                           \
+  }                                                                                                \
+  template <class Arch = default_arch>                                                             \
+  void quantize(span<const float> x, const block_layout& layout, span<const encoding> encodings,   \
+                span<Q> q, const quantize_options& options = {}) {                                 \
+    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                    \
+  }                                                                                                \
+  template <class Arch = default_arch>                                                             \
+  void dequantize(span<const Q> q, const block_layout& layout, span<const encoding> encodings,     \
+                  span<float> x) {                                                                 \
+    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                           \
   }
 
 QUANTA_STORAGE_OVERLOADS(std::int8_t)

@@ -26,8 +26,7 @@ class span {
   template <std::size_t N>
   constexpr span(T (&array)[N]) noexcept : data_(array), size_(N) {}
 
-  template <class Container,
-            class Pointer = decltype(std::declval<Container&>().data()),
+  template <class Container, class Pointer = decltype(std::declval<Container&>().data()),
             class = decltype(std::declval<Container&>().size()),
             class = std::enable_if_t<std::is_convertible_v<Pointer, T*> &&
                                      !std::is_same_v<std::decay_t<Container>, span>>>

@@ -18,10 +18,14 @@ struct quantize_options {
 
   static constexpr quantize_options for_profile(profile p) noexcept {
     switch (p) {
-      case profile::qnn: return {rounding::half_away, true, true};
-      case profile::pytorch: return {rounding::half_even, false, false};
-      case profile::onnx: return {rounding::half_even, true, false};
-      case profile::tflite: return {rounding::half_away, true, false};
+      case profile::qnn:
+        return {rounding::half_away, true, true};
+      case profile::pytorch:
+        return {rounding::half_even, false, false};
+      case profile::onnx:
+        return {rounding::half_even, true, false};
+      case profile::tflite:
+        return {rounding::half_away, true, false};
     }
     return {};
   }

@@ -44,9 +44,8 @@ void dequantize_channels(const Q* q, const Layout& layout, const affine_params* 
 }
 
 template <class Arch, class Layout>
-void quantize_dequantize_channels(const float* x, const Layout& layout,
-                                  const affine_params* params, std::size_t param_count,
-                                  float* y) noexcept {
+void quantize_dequantize_channels(const float* x, const Layout& layout, const affine_params* params,
+                                  std::size_t param_count, float* y) noexcept {
   const std::size_t n = layout.size();
   ref::quantize_dequantize(span<const float>(x, n), layout,
                            span<const affine_params>(params, param_count), span<float>(y, n));

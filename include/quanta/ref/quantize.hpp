@@ -37,17 +37,20 @@ inline float dequantize_code(std::int64_t q, const detail::affine_params& p) noe
 
 template <class Q>
 void quantize(span<const float> x, const detail::affine_params& p, span<Q> q) noexcept {
-  for (std::size_t i = 0; i < x.size(); ++i) q[i] = static_cast<Q>(quantize_code(x[i], p));
+  for (std::size_t i = 0; i < x.size(); ++i)
+    q[i] = static_cast<Q>(quantize_code(x[i], p));
 }
 
 template <class Q>
 void dequantize(span<const Q> q, const detail::affine_params& p, span<float> x) noexcept {
-  for (std::size_t i = 0; i < q.size(); ++i) x[i] = dequantize_code(q[i], p);
+  for (std::size_t i = 0; i < q.size(); ++i)
+    x[i] = dequantize_code(q[i], p);
 }
 
 inline void quantize_dequantize(span<const float> x, const detail::affine_params& p,
                                 span<float> y) noexcept {
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = dequantize_code(quantize_code(x[i], p), p);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    y[i] = dequantize_code(quantize_code(x[i], p), p);
 }
 
 // Per-channel and per-block forms: element (o, c, i) of the [outer, channels, inner] tensor uses
@@ -69,7 +72,8 @@ void dequantize(span<const Q> q, const channel_layout& layout,
   std::size_t k = 0;
   for (std::size_t o = 0; o < layout.outer; ++o)
     for (std::size_t c = 0; c < layout.channels; ++c)
-      for (std::size_t i = 0; i < layout.inner; ++i, ++k) x[k] = dequantize_code(q[k], params[c]);
+      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
+        x[k] = dequantize_code(q[k], params[c]);
 }
 
 inline void quantize_dequantize(span<const float> x, const channel_layout& layout,

@@ -222,39 +222,41 @@ inline void split_shape(const char* function, span<const std::int64_t> shape, in
   checked_product(function, checked_product(function, outer, channels), inner);
 }
 
-// Rounds a non-negative or negative double to the nearest integer, ties as `mode` says.
-inline double round_double(double v, rounding mode) noexcept {
-  const double down = std::floor(v);
-  const double fraction = v - down;
-  if (fraction > 0.5) return down + 1.0;
-  if (fraction < 0.5) return down;
-  switch (mode) {
-    case rounding::half_even:
-      return std::fmod(down, 2.0) == 0.0 ? down : down + 1.0;
-    case rounding::half_away:
-      return v < 0.0 ? down : down + 1.0;
-    case rounding::half_up:
-      return down + 1.0;
+// v rounded to an integer, ties as `mode` says. Works on |v| so that the fraction is exact
+// (v - floor(v) is not, for v in (-0.5, 0)); infinities and values beyond 2^52 (2^23 for float)
+// are already integral and pass through.
+template <class Real>
+Real round_half(Real v, rounding mode) noexcept {
+  const Real magnitude = std::fabs(v);
+  if (!(magnitude < Real(1) / std::numeric_limits<Real>::epsilon())) return v;
+  const Real down = std::floor(magnitude);
+  const Real fraction = magnitude - down;
+  Real rounded = down;
+  if (fraction > Real(0.5)) {
+    rounded = down + Real(1);
+  } else if (fraction == Real(0.5)) {
+    switch (mode) {
+      case rounding::half_even:
+        rounded = std::fmod(down, Real(2)) == Real(0) ? down : down + Real(1);
+        break;
+      case rounding::half_away:
+        rounded = down + Real(1);
+        break;
+      case rounding::half_up:
+        rounded = v < Real(0) ? down : down + Real(1);
+        break;
+    }
   }
-  return down;
+  return std::copysign(rounded, v);
+}
+
+inline double round_double(double v, rounding mode) noexcept {
+  return round_half(v, mode);
 }
 
 // The same in float arithmetic (the observers of PyTorch and ONNX Runtime compute in float).
 inline float round_float(float v, rounding mode) noexcept {
-  if (!(std::fabs(v) < 8388608.0f)) return v;  // already integral, or not finite
-  const float down = std::floor(v);
-  const float fraction = v - down;  // exact below 2^23
-  if (fraction > 0.5f) return down + 1.0f;
-  if (fraction < 0.5f) return down;
-  switch (mode) {
-    case rounding::half_even:
-      return std::fmod(down, 2.0f) == 0.0f ? down : down + 1.0f;
-    case rounding::half_away:
-      return v < 0.0f ? down : down + 1.0f;
-    case rounding::half_up:
-      return down + 1.0f;
-  }
-  return down;
+  return round_half(v, mode);
 }
 
 template <class T>

@@ -1,0 +1,1059 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "quanta/encoding.hpp"
+#include "quanta/error.hpp"
+
+// AIMET / QNN / SNPE encodings files: the host names its tensors and hands quanta their
+// encodings; quanta reads and writes the three file versions AIMET defines. docs/encodings_files.md
+// states the rules: field by field, what each version can hold, and what a reader reports.
+//   0.6.1  QNN/SNPE --quantization_overrides: {"activation_encodings": {name: [entry, ...]}, ...},
+//          one entry per channel, offsets on the unsigned grid, is_symmetric "True"/"False".
+//   1.0.0  lists of {name, dtype, enc_type, bw, is_sym, scale[], offset[], block_size}.
+//   2.0.0  lists of {name, output_dtype, y_scale, y_zero_point, axis, block_size} (ONNX QDQ).
+namespace quanta::io {
+
+enum class encodings_version { v0_6_1, v1_0_0, v2_0_0 };
+
+inline const char* to_string(encodings_version v) noexcept {
+  switch (v) {
+    case encodings_version::v0_6_1:
+      return "0.6.1";
+    case encodings_version::v1_0_0:
+      return "1.0.0";
+    case encodings_version::v2_0_0:
+      return "2.0.0";
+  }
+  return "?";
+}
+
+enum class tensor_kind {
+  quantized,      // integer codes with the encodings below
+  float_tensor,   // kept in floating point, 16 or 32 bits (0.6.1 {"dtype": "float"})
+  bitwidth_only,  // integer at `bitwidth` bits, range left to the consumer's own calibration
+};
+
+enum class granularity { per_tensor, per_channel, per_block };
+
+// Everything a file says about one tensor.
+struct tensor_encoding {
+  tensor_kind kind = tensor_kind::quantized;
+  granularity layout = granularity::per_tensor;
+  // quantized: one encoding (per_tensor), one per channel, or one per block in the order
+  // quanta::block_layout::encoding_index gives. All share bitwidth, signedness and narrow_range.
+  std::vector<encoding> encodings;
+  bool is_symmetric = false;   // quantized and bitwidth_only
+  std::optional<int> axis;     // per_channel: the channel axis; per_block: the blocked axis
+  std::size_t block_size = 0;  // per_block only
+  // per_block: the shape of the encodings array (2.0.0 nests y_scale by it); empty means flat.
+  std::vector<std::size_t> shape;
+  int bitwidth = 0;  // float_tensor (16 or 32) and bitwidth_only; quantized reads encodings
+
+  static tensor_encoding per_tensor(const encoding& e, bool is_symmetric = false) {
+    tensor_encoding t;
+    t.encodings = {e};
+    t.is_symmetric = is_symmetric;
+    return t;
+  }
+  static tensor_encoding per_channel(std::vector<encoding> encodings, std::optional<int> axis,
+                                     bool is_symmetric = false) {
+    tensor_encoding t;
+    t.layout = granularity::per_channel;
+    t.encodings = std::move(encodings);
+    t.axis = axis;
+    t.is_symmetric = is_symmetric;
+    return t;
+  }
+  static tensor_encoding per_block(std::vector<encoding> encodings, std::optional<int> axis,
+                                   std::size_t block_size, std::vector<std::size_t> shape = {},
+                                   bool is_symmetric = false) {
+    tensor_encoding t;
+    t.layout = granularity::per_block;
+    t.encodings = std::move(encodings);
+    t.axis = axis;
+    t.block_size = block_size;
+    t.shape = std::move(shape);
+    t.is_symmetric = is_symmetric;
+    return t;
+  }
+  static tensor_encoding floating(int bitwidth) {
+    tensor_encoding t;
+    t.kind = tensor_kind::float_tensor;
+    t.bitwidth = bitwidth;
+    return t;
+  }
+  static tensor_encoding bitwidth_only(int bitwidth, bool is_symmetric = false) {
+    tensor_encoding t;
+    t.kind = tensor_kind::bitwidth_only;
+    t.bitwidth = bitwidth;
+    t.is_symmetric = is_symmetric;
+    return t;
+  }
+
+  friend bool operator==(const tensor_encoding& a, const tensor_encoding& b) {
+    return a.kind == b.kind && a.layout == b.layout && a.encodings == b.encodings &&
+           a.is_symmetric == b.is_symmetric && a.axis == b.axis && a.block_size == b.block_size &&
+           a.shape == b.shape && a.bitwidth == b.bitwidth;
+  }
+  friend bool operator!=(const tensor_encoding& a, const tensor_encoding& b) { return !(a == b); }
+};
+
+// Sorted by name, so that a written file does not depend on insertion order.
+using encoding_map = std::map<std::string, tensor_encoding>;
+
+struct encodings_file {
+  encoding_map activations;  // "activation_encodings"
+  encoding_map params;       // "param_encodings"
+
+  friend bool operator==(const encodings_file& a, const encodings_file& b) {
+    return a.activations == b.activations && a.params == b.params;
+  }
+  friend bool operator!=(const encodings_file& a, const encodings_file& b) { return !(a == b); }
+};
+
+// 0.6.1 and 1.0.0 count codes from the bottom of the unsigned grid and do not say which storage
+// type the host uses; 2.0.0 says it in output_dtype and ignores this choice. 32-bit encodings are
+// always signed.
+enum class code_storage {
+  unsigned_codes,       // q in [0, 2^b - 1], QNN's own view
+  signed_codes,         // q in [-2^(b-1), 2^(b-1) - 1]
+  signed_if_symmetric,  // symmetric encodings signed, the others unsigned
+};
+
+struct read_options {
+  code_storage storage = code_storage::unsigned_codes;
+  // 1.0.0 and 2.0.0 cannot tell the strict symmetric grid [-(2^(b-1) - 1), 2^(b-1) - 1] from the
+  // full one; this says which symmetric encodings with a centred zero point use. (0.6.1 tells by
+  // min, and AIMET's strict offset -(2^(b-1) - 1) tells in every version.)
+  bool symmetric_narrow_range = false;
+  // The minimum range of the qnn rules that complete an entry holding only min and max.
+  double min_range = 0.01;
+};
+
+struct read_result {
+  encodings_file encodings;
+  encodings_version version = encodings_version::v0_6_1;
+  // What the reader found and accepted without error: fields that disagree with each other,
+  // ignored keys, offsets it had to recompute. Each names the tensor and the field.
+  std::vector<std::string> warnings;
+};
+
+struct write_options {
+  encodings_version version = encodings_version::v0_6_1;
+  int indent = 2;  // as nlohmann::json::dump: -1 writes one line
+};
+
+// ---------------------------------------------------------------------------------------------
+
+}  // namespace quanta::io
+
+namespace quanta::detail {
+
+using ordered_json = nlohmann::ordered_json;
+
+// Where the reader is, for messages: "param_encodings: Conv2d/weights: entry 1".
+struct json_place {
+  const char* function;
+  std::string where;
+};
+
+[[noreturn]] inline void json_fail_text(const json_place& at, const char* field,
+                                        const std::string& text, const char* expected) {
+  QUANTA_THROW(at.function, ": ", at.where, ": ", field, " is ", text, "; expected ", expected);
+}
+
+[[noreturn]] inline void json_fail(const json_place& at, const char* field,
+                                   const nlohmann::json& value, const char* expected) {
+  json_fail_text(at, field, value.dump(), expected);
+}
+
+[[noreturn]] inline void json_missing(const json_place& at, const char* field,
+                                      const char* expected) {
+  QUANTA_THROW(at.function, ": ", at.where, ": ", field, " is missing; expected ", expected);
+}
+
+inline const nlohmann::json* json_field(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+inline double json_number(const json_place& at, const char* field, const nlohmann::json& v) {
+  if (!v.is_number()) json_fail(at, field, v, "a number");
+  const double d = v.get<double>();
+  if (!std::isfinite(d)) json_fail(at, field, v, "a finite number");
+  return d;
+}
+
+// An integer, also when written as a float with no fraction ("offset": -128.0, as AIMET's Python
+// writes it).
+inline std::int64_t json_integer(const json_place& at, const char* field, const nlohmann::json& v) {
+  if (v.is_number_unsigned()) {
+    if (v.get<std::uint64_t>() >
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      json_fail(at, field, v, "an integer that fits int64");
+    }
+    return static_cast<std::int64_t>(v.get<std::uint64_t>());
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740992.0) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  json_fail(at, field, v, "an integer");
+}
+
+inline std::int64_t json_integer_in(const json_place& at, const char* field,
+                                    const nlohmann::json& v, std::int64_t lo, std::int64_t hi,
+                                    const char* expected) {
+  const std::int64_t i = json_integer(at, field, v);
+  if (i < lo || i > hi) json_fail(at, field, v, expected);
+  return i;
+}
+
+inline const std::string& json_string(const json_place& at, const char* field,
+                                      const nlohmann::json& v) {
+  if (!v.is_string()) json_fail(at, field, v, "a string");
+  return v.get_ref<const std::string&>();
+}
+
+// 0.6.1 writes Python's str(bool), 1.0.0 a JSON bool; either is accepted in both.
+inline bool json_bool(const json_place& at, const char* field, const nlohmann::json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s == "True") return true;
+    if (s == "False") return false;
+  }
+  json_fail(at, field, v, "\"True\" or \"False\" (or a JSON bool)");
+}
+
+inline bool valid_int_bitwidth(std::int64_t b) noexcept {
+  return (b >= 2 && b <= 16) || b == 32;
+}
+
+inline bool is_signed_storage(io::code_storage s, bool is_symmetric, int bitwidth) noexcept {
+  if (bitwidth == 32) return true;
+  return s == io::code_storage::signed_codes ||
+         (s == io::code_storage::signed_if_symmetric && is_symmetric);
+}
+
+// The zero point of a symmetric grid: the centre of the storage range.
+inline std::int64_t centred_offset(int bitwidth) noexcept {
+  return -(std::int64_t{1} << (bitwidth - 1));
+}
+
+inline float json_scale(const json_place& at, const char* field, const nlohmann::json& v) {
+  const double d = json_number(at, field, v);
+  const auto f = static_cast<float>(d);
+  if (!(std::isfinite(f) && f > 0.0f)) json_fail(at, field, v, "a finite value > 0 (as a float)");
+  return f;
+}
+
+// The encoding of a QNN (scale, offset) pair. AIMET's strict symmetric grid, offset
+// -(2^(b-1) - 1) on [0, 2^b - 2], holds the same reals as quanta's narrow grid with the zero point
+// at the centre, which is what quanta keeps (and writes back as -2^(b-1), as SNPE requires).
+inline encoding offset_encoding(float scale, std::int64_t offset, int bitwidth, bool is_signed,
+                                bool is_symmetric, bool narrow_if_centred) {
+  const std::int64_t centre = centred_offset(bitwidth);
+  if (is_symmetric && offset == centre + 1) {
+    return encoding::from_offset(scale, centre, bitwidth, is_signed, true);
+  }
+  const bool narrow = is_symmetric && offset == centre && narrow_if_centred;
+  return encoding::from_offset(scale, offset, bitwidth, is_signed, narrow);
+}
+
+inline void check_offset(const json_place& at, const char* field, const nlohmann::json& v,
+                         std::int64_t offset, int bitwidth) {
+  const std::int64_t lowest = -((std::int64_t{1} << bitwidth) - 1);
+  if (offset < lowest || offset > 0) {
+    json_fail(at, field, v,
+              message("an integer in ", lowest, "..0 for ", bitwidth,
+                      " bits (offset = -zero_point on the unsigned grid)")
+                  .c_str());
+  }
+}
+
+inline void warn_unknown_keys(const json_place& at, const nlohmann::json& object,
+                              std::initializer_list<const char*> known,
+                              std::vector<std::string>& warnings) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    bool found = false;
+    for (const char* k : known)
+      found = found || it.key() == k;
+    if (!found)
+      warnings.push_back(message(at.where, ": ", it.key(), " is not a known field; ignored"));
+  }
+}
+
+// --- 0.6.1
+// ----------------------------------------------------------------------------------------
+
+// One dict of a 0.6.1 list.
+struct legacy_entry {
+  io::tensor_kind kind = io::tensor_kind::quantized;
+  int bitwidth = 0;
+  bool is_symmetric = false;
+  encoding e;
+};
+
+inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json& obj,
+                                      const io::read_options& o,
+                                      std::vector<std::string>& warnings) {
+  if (!obj.is_object()) json_fail(at, "the entry", obj, "an object");
+  warn_unknown_keys(at, obj, {"bitwidth", "dtype", "is_symmetric", "min", "max", "scale", "offset"},
+                    warnings);
+  legacy_entry r;
+  const nlohmann::json* bw = json_field(obj, "bitwidth");
+  if (!bw) json_missing(at, "bitwidth", "2..16 or 32 (int), 16 or 32 (float)");
+  bool is_float = false;
+  if (const auto* dtype = json_field(obj, "dtype")) {
+    const std::string& s = json_string(at, "dtype", *dtype);
+    if (s == "float") {
+      is_float = true;
+    } else if (s != "int") {
+      json_fail(at, "dtype", *dtype, "\"int\" or \"float\"");
+    }
+  }
+  const auto* min = json_field(obj, "min");
+  const auto* max = json_field(obj, "max");
+  const auto* scale = json_field(obj, "scale");
+  const auto* offset = json_field(obj, "offset");
+  if (is_float) {
+    r.kind = io::tensor_kind::float_tensor;
+    r.bitwidth = static_cast<int>(json_integer_in(at, "bitwidth", *bw, 16, 32, "16 or 32"));
+    if (r.bitwidth != 16 && r.bitwidth != 32) json_fail(at, "bitwidth", *bw, "16 or 32");
+    if (min || max || scale || offset || json_field(obj, "is_symmetric")) {
+      warnings.push_back(message(at.where, ": a float entry has integer fields; ignored"));
+    }
+    return r;
+  }
+  r.bitwidth = static_cast<int>(json_integer_in(at, "bitwidth", *bw, 2, 32, "2..16, or 32"));
+  if (!valid_int_bitwidth(r.bitwidth)) json_fail(at, "bitwidth", *bw, "2..16, or 32");
+  if (const auto* sym = json_field(obj, "is_symmetric")) {
+    r.is_symmetric = json_bool(at, "is_symmetric", *sym);
+  }
+  if ((scale == nullptr) != (offset == nullptr)) {
+    json_missing(at, scale ? "offset" : "scale", "scale and offset together, or neither");
+  }
+  if ((min == nullptr) != (max == nullptr)) {
+    json_missing(at, min ? "max" : "min", "min and max together, or neither");
+  }
+  if (!scale && !min) {
+    r.kind = io::tensor_kind::bitwidth_only;
+    return r;
+  }
+  const bool is_signed = is_signed_storage(o.storage, r.is_symmetric, r.bitwidth);
+  double lo = 0.0;
+  double hi = 0.0;
+  if (min) {
+    lo = json_number(at, "min", *min);
+    hi = json_number(at, "max", *max);
+    if (lo > hi) {
+      QUANTA_THROW(at.function, ": ", at.where, ": min ", lo, " is greater than max ", hi,
+                   "; expected min <= max");
+    }
+  }
+  // SNPE completes an entry from min and max by its own rules; so does quanta (profile qnn).
+  const auto from_min_max = [&] {
+    encoding_options eo;
+    eo.bitwidth = r.bitwidth;
+    eo.kind = r.is_symmetric ? scheme::symmetric : scheme::asymmetric;
+    eo.is_signed = is_signed;
+    eo.rules = profile::qnn;
+    eo.min_range = o.min_range;
+    return compute_encoding(static_cast<float>(lo), static_cast<float>(hi), eo);
+  };
+  if (!scale) {
+    r.e = from_min_max();
+    return r;
+  }
+  const float s = json_scale(at, "scale", *scale);
+  const std::int64_t off = json_integer(at, "offset", *offset);
+  const std::int64_t lowest = -((std::int64_t{1} << r.bitwidth) - 1);
+  if (off < lowest || off > 0) {
+    if (!min) check_offset(at, "offset", *offset, off, r.bitwidth);
+    r.e = from_min_max();
+    warnings.push_back(message(at.where, ": offset ", off, " is outside ", lowest,
+                               "..0 (offset = -zero_point); the encoding was computed from min ",
+                               lo, " and max ", hi, " by the qnn rules: scale ", r.e.scale,
+                               ", offset ", r.e.offset()));
+    return r;
+  }
+  // A strict symmetric grid written with offset -2^(b-1) shows itself by its min.
+  const std::int64_t centre = centred_offset(r.bitwidth);
+  const bool narrow_by_min =
+      min && r.is_symmetric && off == centre &&
+      std::fabs(lo - static_cast<double>(s) * static_cast<double>(centre + 1)) <
+          std::fabs(lo - static_cast<double>(s) * static_cast<double>(centre));
+  r.e = offset_encoding(s, off, r.bitwidth, is_signed, r.is_symmetric, narrow_by_min);
+  if (r.is_symmetric && off != centre && off != centre + 1 && off != 0) {
+    warnings.push_back(message(at.where, ": is_symmetric is True but offset ", off, " is not ",
+                               centre, "; read as the asymmetric grid the offset gives"));
+  }
+  if (min) {
+    // Half a step, widened for min/max that were computed in float32 at 16 or 32 bits.
+    const double emin = static_cast<double>(s) * static_cast<double>(r.e.qmin() - r.e.zero_point);
+    const double emax = static_cast<double>(s) * static_cast<double>(r.e.qmax() - r.e.zero_point);
+    const double tolerance =
+        0.5 * static_cast<double>(s) + 1e-6 * std::max(std::fabs(emin), std::fabs(emax));
+    if (std::fabs(lo - emin) > tolerance || std::fabs(hi - emax) > tolerance) {
+      warnings.push_back(message(at.where, ": min ", lo, " and max ", hi, " disagree with scale ",
+                                 s, " and offset ", off, " (which give min ", emin, " and max ",
+                                 emax, "); scale and offset were used"));
+    }
+  }
+  return r;
+}
+
+inline io::tensor_encoding read_legacy_tensor(const json_place& at, const nlohmann::json& list,
+                                              const io::read_options& o,
+                                              std::vector<std::string>& warnings) {
+  if (!list.is_array() || list.empty()) {
+    json_fail(at, "the value", list, "a non-empty list of encodings");
+  }
+  std::vector<legacy_entry> entries;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const json_place entry_at{at.function,
+                              list.size() == 1 ? at.where : message(at.where, ": entry ", k)};
+    entries.push_back(read_legacy_entry(entry_at, list[k], o, warnings));
+    const legacy_entry& first = entries.front();
+    const legacy_entry& e = entries.back();
+    if (e.kind != first.kind || e.bitwidth != first.bitwidth ||
+        e.is_symmetric != first.is_symmetric) {
+      QUANTA_THROW(at.function, ": ", entry_at.where,
+                   ": kind, bitwidth or is_symmetric differ from entry 0; expected the channels "
+                   "of one tensor to agree");
+    }
+    if (e.kind != io::tensor_kind::quantized && list.size() != 1) {
+      QUANTA_THROW(at.function, ": ", at.where, ": has ", list.size(),
+                   " float or bitwidth-only entries; expected one");
+    }
+  }
+  const legacy_entry& first = entries.front();
+  if (first.kind == io::tensor_kind::float_tensor)
+    return io::tensor_encoding::floating(first.bitwidth);
+  if (first.kind == io::tensor_kind::bitwidth_only) {
+    return io::tensor_encoding::bitwidth_only(first.bitwidth, first.is_symmetric);
+  }
+  std::vector<encoding> encodings;
+  for (const auto& e : entries)
+    encodings.push_back(e.e);
+  if (encodings.size() == 1)
+    return io::tensor_encoding::per_tensor(encodings[0], first.is_symmetric);
+  return io::tensor_encoding::per_channel(std::move(encodings), std::nullopt, first.is_symmetric);
+}
+
+// --- 1.0.0
+// ----------------------------------------------------------------------------------------
+
+inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::json& obj,
+                                         const io::read_options& o,
+                                         std::vector<std::string>& warnings) {
+  warn_unknown_keys(at, obj,
+                    {"name", "dtype", "enc_type", "bw", "is_sym", "scale", "offset", "block_size"},
+                    warnings);
+  for (const char* unsupported : {"per_block_int_scale", "compressed_bw", "zero_point_shift"}) {
+    if (const auto* f = json_field(obj, unsupported)) {
+      json_fail(at, unsupported, *f,
+                "no such field (LPBQ and shifted int2 grids are not supported)");
+    }
+  }
+  const auto* dtype = json_field(obj, "dtype");
+  if (!dtype) json_missing(at, "dtype", "\"INT\" or \"FLOAT\"");
+  const std::string& type = json_string(at, "dtype", *dtype);
+  if (type != "INT" && type != "FLOAT") json_fail(at, "dtype", *dtype, "\"INT\" or \"FLOAT\"");
+  const auto* enc_type = json_field(obj, "enc_type");
+  if (!enc_type) json_missing(at, "enc_type", "PER_TENSOR, PER_CHANNEL or PER_BLOCK");
+  const std::string& layout = json_string(at, "enc_type", *enc_type);
+  io::granularity g = io::granularity::per_tensor;
+  if (layout == "PER_CHANNEL") {
+    g = io::granularity::per_channel;
+  } else if (layout == "PER_BLOCK") {
+    g = io::granularity::per_block;
+  } else if (layout != "PER_TENSOR") {
+    json_fail(at, "enc_type", *enc_type, "PER_TENSOR, PER_CHANNEL or PER_BLOCK");
+  }
+  const auto* bw = json_field(obj, "bw");
+  if (!bw) json_missing(at, "bw", "the bitwidth");
+  if (type == "FLOAT") {
+    const auto b = static_cast<int>(json_integer_in(at, "bw", *bw, 16, 32, "16 or 32"));
+    if (b != 16 && b != 32) json_fail(at, "bw", *bw, "16 or 32");
+    if (g != io::granularity::per_tensor)
+      json_fail(at, "enc_type", *enc_type, "PER_TENSOR for FLOAT");
+    return io::tensor_encoding::floating(b);
+  }
+  const auto b = static_cast<int>(json_integer_in(at, "bw", *bw, 2, 32, "2..16, or 32"));
+  if (!valid_int_bitwidth(b)) json_fail(at, "bw", *bw, "2..16, or 32");
+  bool is_symmetric = false;
+  if (const auto* sym = json_field(obj, "is_sym")) is_symmetric = json_bool(at, "is_sym", *sym);
+  const auto* scale = json_field(obj, "scale");
+  const auto* offset = json_field(obj, "offset");
+  if ((scale == nullptr) != (offset == nullptr)) {
+    json_missing(at, scale ? "offset" : "scale", "scale and offset together, or neither");
+  }
+  std::size_t block_size = 0;
+  if (const auto* bs = json_field(obj, "block_size")) {
+    if (g != io::granularity::per_block)
+      json_fail(at, "block_size", *bs, "no block_size unless PER_BLOCK");
+    block_size = static_cast<std::size_t>(json_integer_in(
+        at, "block_size", *bs, 1, std::numeric_limits<std::int64_t>::max(), "an integer >= 1"));
+  } else if (g == io::granularity::per_block) {
+    json_missing(at, "block_size", "an integer >= 1 for PER_BLOCK");
+  }
+  if (!scale) {
+    if (g != io::granularity::per_tensor) {
+      json_missing(at, "scale", "scale[] and offset[] for PER_CHANNEL and PER_BLOCK");
+    }
+    return io::tensor_encoding::bitwidth_only(b, is_symmetric);
+  }
+  if (!scale->is_array() || scale->empty()) json_fail(at, "scale", *scale, "a non-empty list");
+  if (!offset->is_array() || offset->size() != scale->size()) {
+    json_fail(at, "offset", *offset,
+              message("a list of ", scale->size(), " offsets, as many as scale").c_str());
+  }
+  if (g == io::granularity::per_tensor && scale->size() != 1) {
+    json_fail(at, "scale", *scale, "a list of one scale for PER_TENSOR");
+  }
+  const bool is_signed = is_signed_storage(o.storage, is_symmetric, b);
+  std::vector<encoding> encodings;
+  encodings.reserve(scale->size());
+  for (std::size_t k = 0; k < scale->size(); ++k) {
+    const std::string scale_name = message("scale[", k, "]");
+    const std::string offset_name = message("offset[", k, "]");
+    const float s = json_scale(at, scale_name.c_str(), (*scale)[k]);
+    const std::int64_t off = json_integer(at, offset_name.c_str(), (*offset)[k]);
+    check_offset(at, offset_name.c_str(), (*offset)[k], off, b);
+    encodings.push_back(
+        offset_encoding(s, off, b, is_signed, is_symmetric, o.symmetric_narrow_range));
+  }
+  switch (g) {
+    case io::granularity::per_tensor:
+      return io::tensor_encoding::per_tensor(encodings[0], is_symmetric);
+    case io::granularity::per_channel:
+      return io::tensor_encoding::per_channel(std::move(encodings), std::nullopt, is_symmetric);
+    case io::granularity::per_block:
+      break;
+  }
+  return io::tensor_encoding::per_block(std::move(encodings), std::nullopt, block_size, {},
+                                        is_symmetric);
+}
+
+// --- 2.0.0
+// ----------------------------------------------------------------------------------------
+
+// "int8" -> (8, signed), "uint4" -> (4, unsigned); quanta accepts every width it supports.
+inline void read_output_dtype(const json_place& at, const nlohmann::json& v, int& bitwidth,
+                              bool& is_signed) {
+  const std::string& s = json_string(at, "output_dtype", v);
+  const bool is_unsigned = s.rfind("uint", 0) == 0;
+  const std::size_t digits = is_unsigned ? 4 : 3;
+  const bool ok_prefix = is_unsigned || s.rfind("int", 0) == 0;
+  int b = 0;
+  bool ok = ok_prefix && s.size() > digits && s.size() <= digits + 2;
+  for (std::size_t k = digits; ok && k < s.size(); ++k) {
+    ok = s[k] >= '0' && s[k] <= '9';
+    b = b * 10 + (s[k] - '0');
+  }
+  ok = ok && valid_int_bitwidth(b) && !(b == 32 && is_unsigned) && s[digits] != '0';
+  if (!ok) json_fail(at, "output_dtype", v, "int2..int16, uint2..uint16 or int32");
+  bitwidth = b;
+  is_signed = !is_unsigned;
+}
+
+// Flattens a rectangular nested list row-major; `shape` receives its extents.
+inline void flatten_nested(const json_place& at, const char* field, const nlohmann::json& v,
+                           std::size_t depth, std::vector<std::size_t>& shape,
+                           std::vector<const nlohmann::json*>& out) {
+  if (!v.is_array()) {
+    if (depth != shape.size()) json_fail(at, field, v, "a rectangular nested list");
+    out.push_back(&v);
+    return;
+  }
+  if (depth == shape.size()) {
+    if (!out.empty() || v.empty()) json_fail(at, field, v, "a rectangular non-empty nested list");
+    shape.push_back(v.size());
+  } else if (shape[depth] != v.size()) {
+    json_fail(at, field, v, "a rectangular nested list");
+  }
+  for (const auto& item : v)
+    flatten_nested(at, field, item, depth + 1, shape, out);
+}
+
+inline io::tensor_encoding read_v2_entry(const json_place& at, const nlohmann::json& obj,
+                                         const io::read_options& o,
+                                         std::vector<std::string>& warnings) {
+  warn_unknown_keys(
+      at, obj, {"name", "output_dtype", "y_scale", "y_zero_point", "axis", "block_size"}, warnings);
+  for (const char* unsupported : {"per_block_int_scale", "per_channel_float_scale"}) {
+    if (const auto* f = json_field(obj, unsupported)) {
+      json_fail(at, unsupported, *f, "no such field (LPBQ encodings are not supported)");
+    }
+  }
+  const auto* dtype = json_field(obj, "output_dtype");
+  if (!dtype) json_missing(at, "output_dtype", "int2..int16, uint2..uint16 or int32");
+  int b = 0;
+  bool is_signed = false;
+  read_output_dtype(at, *dtype, b, is_signed);
+  const auto* scale = json_field(obj, "y_scale");
+  if (!scale) json_missing(at, "y_scale", "a scale or a list of scales");
+  if (scale->is_object())
+    json_fail(at, "y_scale", *scale, "a number or a list (meta encodings are not supported)");
+  std::optional<int> axis;
+  if (const auto* a = json_field(obj, "axis")) {
+    axis = static_cast<int>(json_integer_in(at, "axis", *a, -64, 63, "a tensor axis, -64..63"));
+  }
+  std::size_t block_size = 0;
+  if (const auto* bs = json_field(obj, "block_size")) {
+    block_size = static_cast<std::size_t>(json_integer_in(
+        at, "block_size", *bs, 1, std::numeric_limits<std::int64_t>::max(), "an integer >= 1"));
+  }
+  std::vector<std::size_t> shape;
+  std::vector<const nlohmann::json*> scales;
+  flatten_nested(at, "y_scale", *scale, 0, shape, scales);
+  std::vector<const nlohmann::json*> zero_points;
+  const auto* zp = json_field(obj, "y_zero_point");
+  if (zp) {
+    std::vector<std::size_t> zp_shape;
+    flatten_nested(at, "y_zero_point", *zp, 0, zp_shape, zero_points);
+    if (zp_shape != shape) {
+      json_fail(at, "y_zero_point", *zp, "the same shape as y_scale");
+    }
+  }
+  io::granularity g = io::granularity::per_tensor;
+  if (block_size != 0) {
+    g = io::granularity::per_block;
+    if (shape.empty()) json_fail(at, "y_scale", *scale, "a nested list for a per-block encoding");
+    if (!axis) json_missing(at, "axis", "the blocked axis of a per-block encoding");
+  } else if (!shape.empty()) {
+    g = io::granularity::per_channel;
+    if (shape.size() != 1)
+      json_fail(at, "y_scale", *scale, "a flat list for a per-channel encoding");
+    if (!axis) json_missing(at, "axis", "the channel axis of a per-channel encoding");
+  } else if (axis) {
+    json_fail(at, "axis", *json_field(obj, "axis"), "no axis for a per-tensor encoding");
+  }
+  const encoding shape_only{1.0f, 0, b, is_signed, false};
+  std::vector<encoding> encodings;
+  encodings.reserve(scales.size());
+  bool centred = true;
+  for (std::size_t k = 0; k < scales.size(); ++k) {
+    const std::string scale_name = shape.empty() ? "y_scale" : message("y_scale[", k, "]");
+    const std::string zp_name = shape.empty() ? "y_zero_point" : message("y_zero_point[", k, "]");
+    encoding e = shape_only;
+    e.scale = json_scale(at, scale_name.c_str(), *scales[k]);
+    if (zp) {
+      e.zero_point = static_cast<std::int32_t>(
+          json_integer_in(at, zp_name.c_str(), *zero_points[k], e.qmin(), e.qmax(),
+                          message(e.qmin(), "..", e.qmax(), " for ", *dtype).c_str()));
+    }
+    centred = centred && e.zero_point == symmetric_zero_point(e);
+    encodings.push_back(e);
+  }
+  // 2.0.0 has no symmetric flag: a zero point at the centre of every grid is read as symmetric.
+  if (centred && o.symmetric_narrow_range) {
+    for (auto& e : encodings)
+      e.narrow_range = true;
+  }
+  switch (g) {
+    case io::granularity::per_tensor:
+      return io::tensor_encoding::per_tensor(encodings[0], centred);
+    case io::granularity::per_channel:
+      return io::tensor_encoding::per_channel(std::move(encodings), axis, centred);
+    case io::granularity::per_block:
+      break;
+  }
+  return io::tensor_encoding::per_block(std::move(encodings), axis, block_size, std::move(shape),
+                                        centred);
+}
+
+// --- files
+// ----------------------------------------------------------------------------------------
+
+inline const char* section_key(bool params) noexcept {
+  return params ? "param_encodings" : "activation_encodings";
+}
+
+inline io::encodings_version detect_version(const char* function, const nlohmann::json& root) {
+  if (const auto* v = json_field(root, "version")) {
+    const json_place at{function, "the file"};
+    const std::string& s = json_string(at, "version", *v);
+    if (s == "0.6.1") return io::encodings_version::v0_6_1;
+    if (s == "1.0.0") return io::encodings_version::v1_0_0;
+    if (s == "2.0.0") return io::encodings_version::v2_0_0;
+    json_fail(at, "version", *v, "\"0.6.1\", \"1.0.0\" or \"2.0.0\"");
+  }
+  // Files without a version (SNPE's own examples): 0.6.1 maps, or lists of the newer versions.
+  for (bool params : {false, true}) {
+    const auto* section = json_field(root, section_key(params));
+    if (!section || !section->is_array() || section->empty() || !(*section)[0].is_object())
+      continue;
+    return json_field((*section)[0], "output_dtype") ? io::encodings_version::v2_0_0
+                                                     : io::encodings_version::v1_0_0;
+  }
+  return io::encodings_version::v0_6_1;
+}
+
+inline void read_section(const char* function, const nlohmann::json& section, bool params,
+                         io::encodings_version version, const io::read_options& o,
+                         io::read_result& result) {
+  io::encoding_map& out = params ? result.encodings.params : result.encodings.activations;
+  const char* key = section_key(params);
+  if (version == io::encodings_version::v0_6_1) {
+    if (!section.is_object()) {
+      json_fail({function, "the file"}, key, section, "an object mapping tensor names to lists");
+    }
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      const json_place at{function, message(key, ": ", it.key())};
+      if (it.key().empty()) json_fail_text(at, "the name", "\"\"", "a non-empty tensor name");
+      out[it.key()] = read_legacy_tensor(at, it.value(), o, result.warnings);
+    }
+    return;
+  }
+  if (!section.is_array()) json_fail({function, "the file"}, key, section, "a list of encodings");
+  for (std::size_t k = 0; k < section.size(); ++k) {
+    const json_place entry_at{function, message(key, "[", k, "]")};
+    const nlohmann::json& obj = section[k];
+    if (!obj.is_object()) json_fail(entry_at, "the entry", obj, "an object");
+    const auto* name = json_field(obj, "name");
+    if (!name) json_missing(entry_at, "name", "the tensor's name");
+    const std::string& n = json_string(entry_at, "name", *name);
+    if (n.empty()) json_fail(entry_at, "name", *name, "a non-empty tensor name");
+    if (out.count(n) != 0) json_fail(entry_at, "name", *name, "each name once per section");
+    const json_place at{function, message(key, ": ", n)};
+    out[n] = version == io::encodings_version::v1_0_0 ? read_v1_entry(at, obj, o, result.warnings)
+                                                      : read_v2_entry(at, obj, o, result.warnings);
+  }
+}
+
+// --- writing
+// --------------------------------------------------------------------------------------
+
+inline void check_tensor_for_write(const char* function, const char* section,
+                                   const std::string& name, const io::tensor_encoding& t,
+                                   io::encodings_version version) {
+  const auto where = [&] { return message(section, ": ", name.empty() ? "\"\"" : name); };
+  if (name.empty())
+    QUANTA_THROW(function, ": ", section, ": a tensor name is empty; expected a name");
+  const char* v = io::to_string(version);
+  switch (t.kind) {
+    case io::tensor_kind::float_tensor:
+      if (t.bitwidth != 16 && t.bitwidth != 32) {
+        QUANTA_THROW(function, ": ", where(), ": bitwidth is ", t.bitwidth,
+                     "; expected 16 or 32 for a float tensor");
+      }
+      if (version == io::encodings_version::v2_0_0) {
+        QUANTA_THROW(function, ": ", where(),
+                     ": is a float tensor, which 2.0.0 files cannot hold (AIMET leaves them out); "
+                     "expected version 0.6.1 or 1.0.0, or the tensor left out of the map");
+      }
+      return;
+    case io::tensor_kind::bitwidth_only:
+      if (!valid_int_bitwidth(t.bitwidth)) {
+        QUANTA_THROW(function, ": ", where(), ": bitwidth is ", t.bitwidth,
+                     "; expected 2..16, or 32");
+      }
+      if (version == io::encodings_version::v2_0_0) {
+        QUANTA_THROW(function, ": ", where(),
+                     ": has only a bitwidth, but 2.0.0 needs y_scale; expected version 0.6.1 or "
+                     "1.0.0");
+      }
+      return;
+    case io::tensor_kind::quantized:
+      break;
+  }
+  if (t.encodings.empty()) {
+    QUANTA_THROW(function, ": ", where(), ": encodings is empty; expected at least one encoding");
+  }
+  const std::string label = where();
+  const encoding& first = t.encodings[0];
+  for (std::size_t k = 0; k < t.encodings.size(); ++k) {
+    const encoding& e = t.encodings[k];
+    check_encoding(function, message(label, ": encodings").c_str(), k, true, e);
+    if (e.bitwidth != first.bitwidth || e.is_signed != first.is_signed ||
+        e.narrow_range != first.narrow_range) {
+      QUANTA_THROW(function, ": ", label, ": encodings[", k,
+                   "] differs from encodings[0] in bitwidth, signedness or narrow_range; "
+                   "expected one grid for the whole tensor");
+    }
+    if (e.narrow_range && e.zero_point != symmetric_zero_point(e)) {
+      QUANTA_THROW(function, ": ", label, ": encodings[", k, "] is narrow_range with zero_point ",
+                   e.zero_point, "; expected the centred zero point ", symmetric_zero_point(e),
+                   " (files hold strict grids only as symmetric ones)");
+    }
+  }
+  const std::size_t n = t.encodings.size();
+  if (t.layout == io::granularity::per_tensor && n != 1) {
+    QUANTA_THROW(function, ": ", label, ": a per-tensor encoding has ", n,
+                 " encodings; expected 1");
+  }
+  if (t.layout == io::granularity::per_block) {
+    if (t.block_size == 0) {
+      QUANTA_THROW(function, ": ", label, ": block_size is 0; expected a block size >= 1");
+    }
+    if (version == io::encodings_version::v0_6_1) {
+      QUANTA_THROW(
+          function, ": ", label,
+          ": is per-block, which 0.6.1 files cannot hold; expected version 1.0.0 or 2.0.0");
+    }
+    std::size_t product = 1;
+    for (std::size_t d : t.shape)
+      product = checked_product(function, product, d);
+    if (!t.shape.empty() && product != n) {
+      QUANTA_THROW(function, ": ", label, ": shape holds ", product, " elements but there are ", n,
+                   " encodings; expected equal counts");
+    }
+  }
+  if (version == io::encodings_version::v2_0_0 && t.layout != io::granularity::per_tensor &&
+      !t.axis) {
+    QUANTA_THROW(function, ": ", label, ": axis is unset; expected the ",
+                 t.layout == io::granularity::per_block ? "blocked" : "channel", " axis (", v,
+                 " files need it)");
+  }
+}
+
+// QNN's min and max of the grid, from the float scale, in double.
+inline double grid_min(const encoding& e) {
+  return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmin()} - e.zero_point);
+}
+inline double grid_max(const encoding& e) {
+  return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmax()} - e.zero_point);
+}
+
+// Strict symmetric grids are written with the centred offset -2^(b-1): the SNPE converter
+// rejects AIMET's -(2^(b-1) - 1). offset() already gives that, since quanta keeps the zero point
+// at the centre.
+inline ordered_json write_legacy_tensor(const io::tensor_encoding& t) {
+  ordered_json list = ordered_json::array();
+  if (t.kind == io::tensor_kind::float_tensor) {
+    list.push_back({{"bitwidth", t.bitwidth}, {"dtype", "float"}});
+    return list;
+  }
+  if (t.kind == io::tensor_kind::bitwidth_only) {
+    ordered_json entry = {{"bitwidth", t.bitwidth}, {"dtype", "int"}};
+    if (t.is_symmetric) entry["is_symmetric"] = "True";
+    list.push_back(entry);
+    return list;
+  }
+  for (const encoding& e : t.encodings) {
+    list.push_back({{"bitwidth", e.bitwidth},
+                    {"dtype", "int"},
+                    {"is_symmetric", t.is_symmetric ? "True" : "False"},
+                    {"max", grid_max(e)},
+                    {"min", grid_min(e)},
+                    {"offset", e.offset()},
+                    {"scale", static_cast<double>(e.scale)}});
+  }
+  return list;
+}
+
+inline const char* enc_type_name(io::granularity g) noexcept {
+  switch (g) {
+    case io::granularity::per_tensor:
+      return "PER_TENSOR";
+    case io::granularity::per_channel:
+      return "PER_CHANNEL";
+    case io::granularity::per_block:
+      return "PER_BLOCK";
+  }
+  return "?";
+}
+
+inline ordered_json write_v1_entry(const std::string& name, const io::tensor_encoding& t) {
+  ordered_json entry = {{"name", name}};
+  if (t.kind == io::tensor_kind::float_tensor) {
+    entry["dtype"] = "FLOAT";
+    entry["enc_type"] = "PER_TENSOR";
+    entry["bw"] = t.bitwidth;
+    return entry;
+  }
+  entry["dtype"] = "INT";
+  entry["enc_type"] =
+      enc_type_name(t.kind == io::tensor_kind::quantized ? t.layout : io::granularity::per_tensor);
+  entry["bw"] = t.kind == io::tensor_kind::quantized ? t.encodings[0].bitwidth : t.bitwidth;
+  entry["is_sym"] = t.is_symmetric;
+  if (t.kind == io::tensor_kind::bitwidth_only) return entry;
+  ordered_json scales = ordered_json::array();
+  ordered_json offsets = ordered_json::array();
+  for (const encoding& e : t.encodings) {
+    scales.push_back(static_cast<double>(e.scale));
+    offsets.push_back(e.offset());
+  }
+  entry["scale"] = std::move(scales);
+  entry["offset"] = std::move(offsets);
+  if (t.layout == io::granularity::per_block) entry["block_size"] = t.block_size;
+  return entry;
+}
+
+// values[first, first + count) nested by shape[depth..].
+inline ordered_json nest(const std::vector<ordered_json>& values,
+                         const std::vector<std::size_t>& shape, std::size_t depth,
+                         std::size_t first) {
+  if (depth == shape.size()) return values[first];
+  std::size_t stride = 1;
+  for (std::size_t d = depth + 1; d < shape.size(); ++d)
+    stride *= shape[d];
+  ordered_json list = ordered_json::array();
+  for (std::size_t k = 0; k < shape[depth]; ++k)
+    list.push_back(nest(values, shape, depth + 1, first + k * stride));
+  return list;
+}
+
+inline ordered_json write_v2_entry(const std::string& name, const io::tensor_encoding& t) {
+  const encoding& first = t.encodings[0];
+  ordered_json entry = {{"name", name}};
+  entry["output_dtype"] = message(first.is_signed ? "int" : "uint", first.bitwidth);
+  std::vector<ordered_json> scales;
+  std::vector<ordered_json> zero_points;
+  bool all_zero = true;
+  for (const encoding& e : t.encodings) {
+    scales.emplace_back(static_cast<double>(e.scale));
+    zero_points.emplace_back(e.zero_point);
+    all_zero = all_zero && e.zero_point == 0;
+  }
+  std::vector<std::size_t> shape;
+  if (t.layout == io::granularity::per_channel) shape = {t.encodings.size()};
+  if (t.layout == io::granularity::per_block) {
+    shape = t.shape.empty() ? std::vector<std::size_t>{t.encodings.size()} : t.shape;
+  }
+  entry["y_scale"] = nest(scales, shape, 0, 0);
+  // AIMET leaves out y_zero_point when every zero point is 0, as ONNX defaults it.
+  if (!all_zero) entry["y_zero_point"] = nest(zero_points, shape, 0, 0);
+  if (t.layout != io::granularity::per_tensor) entry["axis"] = *t.axis;
+  if (t.layout == io::granularity::per_block) entry["block_size"] = t.block_size;
+  return entry;
+}
+
+}  // namespace quanta::detail
+
+namespace quanta::io {
+
+// Reads an encodings file of any of the three versions: the "version" key decides, and files
+// without one (SNPE's examples) are recognised by their shape. A top-level object with neither
+// section, whose values are all lists, is read as a bare 0.6.1 map of parameter encodings (the
+// form in which the SNPE documentation shows single weights). Throws quanta::error naming the
+// section, the tensor and the field of the first error.
+inline read_result read_encodings(std::string_view json_text, const read_options& options = {}) {
+  constexpr const char* function = "read_encodings";
+  if (!(std::isfinite(options.min_range) && options.min_range > 0.0)) {
+    QUANTA_THROW(function, ": options.min_range is ", options.min_range,
+                 "; expected a finite value > 0");
+  }
+  nlohmann::json root;
+#if (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)) && \
+    !defined(JSON_NOEXCEPTION)
+  try {
+    root = nlohmann::json::parse(json_text.begin(), json_text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    QUANTA_THROW(function, ": the text is not valid JSON (", e.what(), ")");
+  }
+#else
+  root = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  if (root.is_discarded()) QUANTA_THROW(function, ": the text is not valid JSON");
+#endif
+  if (!root.is_object()) {
+    QUANTA_THROW(function, ": the file is ", root.type_name(),
+                 "; expected an object with activation_encodings and param_encodings");
+  }
+  read_result result;
+  const auto* activations = detail::json_field(root, "activation_encodings");
+  const auto* params = detail::json_field(root, "param_encodings");
+  if (!activations && !params && !detail::json_field(root, "version")) {
+    bool all_lists = !root.empty();
+    for (const auto& v : root)
+      all_lists = all_lists && v.is_array();
+    if (!all_lists) {
+      QUANTA_THROW(function,
+                   ": the file has neither activation_encodings nor param_encodings; expected "
+                   "an encodings file, or a bare map of tensor names to lists of encodings");
+    }
+    result.version = encodings_version::v0_6_1;
+    detail::read_section(function, root, true, result.version, options, result);
+    return result;
+  }
+  result.version = detail::detect_version(function, root);
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "version" && k != "activation_encodings" && k != "param_encodings" &&
+        k != "quantizer_args" && k != "excluded_layers") {
+      result.warnings.push_back(
+          detail::message("the file: ", k, " is not a known top-level key; ignored"));
+    }
+  }
+  if (activations)
+    detail::read_section(function, *activations, false, result.version, options, result);
+  if (params) detail::read_section(function, *params, true, result.version, options, result);
+  return result;
+}
+
+inline read_result read_encodings_file(const std::string& path, const read_options& options = {}) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) QUANTA_THROW("read_encodings_file: path is \"", path, "\"; expected a readable file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return read_encodings(text.str(), options);
+}
+
+// The text of an encodings file. Validates every tensor first; names of an empty map are fine.
+// Floats are written as the double of the float, in the shortest form that reads back exactly.
+inline std::string write_encodings(const encodings_file& file, const write_options& options = {}) {
+  constexpr const char* function = "write_encodings";
+  if (options.indent < -1) {
+    QUANTA_THROW(function, ": options.indent is ", options.indent, "; expected -1 or more");
+  }
+  for (bool params : {false, true}) {
+    for (const auto& [name, t] : params ? file.params : file.activations)
+      detail::check_tensor_for_write(function, detail::section_key(params), name, t,
+                                     options.version);
+  }
+  detail::ordered_json root = {{"version", to_string(options.version)}};
+  for (bool params : {false, true}) {
+    const encoding_map& map = params ? file.params : file.activations;
+    detail::ordered_json section = options.version == encodings_version::v0_6_1
+                                       ? detail::ordered_json::object()
+                                       : detail::ordered_json::array();
+    for (const auto& [name, t] : map) {
+      switch (options.version) {
+        case encodings_version::v0_6_1:
+          section[name] = detail::write_legacy_tensor(t);
+          break;
+        case encodings_version::v1_0_0:
+          section.push_back(detail::write_v1_entry(name, t));
+          break;
+        case encodings_version::v2_0_0:
+          section.push_back(detail::write_v2_entry(name, t));
+          break;
+      }
+    }
+    root[detail::section_key(params)] = std::move(section);
+  }
+  return root.dump(options.indent) + "\n";
+}
+
+inline void write_encodings_file(const std::string& path, const encodings_file& file,
+                                 const write_options& options = {}) {
+  const std::string text = write_encodings(file, options);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) QUANTA_THROW("write_encodings_file: path is \"", path, "\"; expected a writable file");
+  out << text;
+  if (!out.flush()) QUANTA_THROW("write_encodings_file: writing \"", path, "\" failed");
+}
+
+}  // namespace quanta::io

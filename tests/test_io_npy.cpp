@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-using quanta::npy_array;
-using quanta::npy_dtype;
+using quanta::io::npy_array;
+using quanta::io::npy_dtype;
 
 namespace {
 
@@ -32,13 +32,13 @@ const std::vector<std::int64_t> shape_2x3 = {2, 3};
 
 TEST_CASE("npy: reads every supported dtype", "[io][npy]") {
   SECTION("float32") {
-    const npy_array a = quanta::read_npy(fixture("f4_2x3.npy"));
+    const npy_array a = quanta::io::read_npy(fixture("f4_2x3.npy"));
     CHECK(a.dtype() == npy_dtype::float32);
     CHECK(a.shape == shape_2x3);
     CHECK(a.get<float>() == std::vector<float>{-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f});
   }
   SECTION("float16") {
-    const npy_array a = quanta::read_npy(fixture("f2_2x3.npy"));
+    const npy_array a = quanta::io::read_npy(fixture("f2_2x3.npy"));
     CHECK(a.dtype() == npy_dtype::float16);
     CHECK(a.shape == shape_2x3);
     const std::vector<float> f = a.to_float();
@@ -46,22 +46,22 @@ TEST_CASE("npy: reads every supported dtype", "[io][npy]") {
     CHECK(std::signbit(f[4]));
   }
   SECTION("int8") {
-    const npy_array a = quanta::read_npy(fixture("i1_2x3.npy"));
+    const npy_array a = quanta::io::read_npy(fixture("i1_2x3.npy"));
     CHECK(a.dtype() == npy_dtype::int8);
     CHECK(a.get<std::int8_t>() == std::vector<std::int8_t>{-128, -1, 0, 1, 2, 127});
   }
   SECTION("uint8") {
-    const npy_array a = quanta::read_npy(fixture("u1_2x3.npy"));
+    const npy_array a = quanta::io::read_npy(fixture("u1_2x3.npy"));
     CHECK(a.dtype() == npy_dtype::uint8);
     CHECK(a.get<std::uint8_t>() == std::vector<std::uint8_t>{0, 1, 2, 128, 254, 255});
   }
   SECTION("int16") {
-    const npy_array a = quanta::read_npy(fixture("i2_2x3.npy"));
+    const npy_array a = quanta::io::read_npy(fixture("i2_2x3.npy"));
     CHECK(a.dtype() == npy_dtype::int16);
     CHECK(a.get<std::int16_t>() == std::vector<std::int16_t>{-32768, -1, 0, 1, 300, 32767});
   }
   SECTION("int32, and its conversion to float") {
-    const npy_array a = quanta::read_npy(fixture("i4_2x3.npy"));
+    const npy_array a = quanta::io::read_npy(fixture("i4_2x3.npy"));
     CHECK(a.dtype() == npy_dtype::int32);
     CHECK(a.get<std::int32_t>() ==
           std::vector<std::int32_t>{-2147483647 - 1, -1, 0, 1, 16777217, 2147483647});
@@ -71,19 +71,19 @@ TEST_CASE("npy: reads every supported dtype", "[io][npy]") {
 }
 
 TEST_CASE("npy: byte order, format 2.0, scalars and empty arrays", "[io][npy]") {
-  const npy_array little = quanta::read_npy(fixture("f4_2x3.npy"));
-  const npy_array big = quanta::read_npy(fixture("f4_big_endian.npy"));
+  const npy_array little = quanta::io::read_npy(fixture("f4_2x3.npy"));
+  const npy_array big = quanta::io::read_npy(fixture("f4_big_endian.npy"));
   CHECK(big.shape == shape_2x3);
   CHECK(big.get<float>() == little.get<float>());
-  const npy_array v2 = quanta::read_npy(fixture("f4_v2.npy"));
+  const npy_array v2 = quanta::io::read_npy(fixture("f4_v2.npy"));
   CHECK(v2.get<float>() == little.get<float>());
 
-  const npy_array scalar = quanta::read_npy(fixture("f4_scalar.npy"));
+  const npy_array scalar = quanta::io::read_npy(fixture("f4_scalar.npy"));
   CHECK(scalar.shape.empty());
   CHECK(scalar.size() == 1);
   CHECK(scalar.get<float>()[0] == 2.5f);
 
-  const npy_array empty = quanta::read_npy(fixture("f4_0x3.npy"));
+  const npy_array empty = quanta::io::read_npy(fixture("f4_0x3.npy"));
   CHECK(empty.shape == std::vector<std::int64_t>{0, 3});
   CHECK(empty.size() == 0);
 }
@@ -93,22 +93,22 @@ TEST_CASE("npy: written files are byte for byte what numpy.save writes", "[io][n
                            "i4_2x3.npy", "f4_scalar.npy", "f4_0x3.npy"}) {
     CAPTURE(name);
     const std::vector<unsigned char> bytes = file_bytes(fixture(name));
-    CHECK(quanta::to_npy_bytes(quanta::parse_npy(bytes, name)) == bytes);
+    CHECK(quanta::io::to_npy_bytes(quanta::io::parse_npy(bytes, name)) == bytes);
   }
 }
 
 TEST_CASE("npy: write and read back", "[io][npy]") {
   const std::string path = scratch("roundtrip.npy");
   const std::vector<float> values = {1.0f, -2.0f, 3.5f, 0.0f, 1e-30f, -7.25f};
-  quanta::write_npy<float>(path, values, shape_2x3);
-  const npy_array back = quanta::read_npy(path);
+  quanta::io::write_npy<float>(path, values, shape_2x3);
+  const npy_array back = quanta::io::read_npy(path);
   CHECK(back.shape == shape_2x3);
   CHECK(back.get<float>() == values);
 
   const std::vector<std::int8_t> codes = {-128, 0, 127};
   const std::vector<std::int64_t> shape_3 = {3};
-  quanta::write_npy<std::int8_t>(path, codes, shape_3);
-  const npy_array codes_back = quanta::read_npy(path);
+  quanta::io::write_npy<std::int8_t>(path, codes, shape_3);
+  const npy_array codes_back = quanta::io::read_npy(path);
   CHECK(codes_back.dtype() == npy_dtype::int8);
   CHECK(codes_back.get<std::int8_t>() == codes);
   CHECK(file_bytes(path).size() % 64 == 3);  // the data starts on a 64-byte boundary
@@ -118,35 +118,36 @@ TEST_CASE("npy: write and read back", "[io][npy]") {
 TEST_CASE("npy: bad files are reported clearly", "[io][npy][errors]") {
   using Catch::Contains;
   using Catch::StartsWith;
-  CHECK_THROWS_WITH(quanta::read_npy(fixture("f4_fortran.npy")),
+  CHECK_THROWS_WITH(quanta::io::read_npy(fixture("f4_fortran.npy")),
                     StartsWith("read_npy: \"" + fixture("f4_fortran.npy") +
                                "\" has fortran_order True; expected C order"));
-  CHECK_THROWS_WITH(quanta::read_npy(fixture("f8_2x3.npy")),
+  CHECK_THROWS_WITH(quanta::io::read_npy(fixture("f8_2x3.npy")),
                     StartsWith("read_npy: \"" + fixture("f8_2x3.npy") + "\" has dtype '<f8'") &&
                         Contains("expected float32, float16, int8, uint8, int16 or int32"));
-  CHECK_THROWS_WITH(quanta::read_npy(fixture("f4_truncated.npy")),
+  CHECK_THROWS_WITH(quanta::io::read_npy(fixture("f4_truncated.npy")),
                     Contains("holds 19 bytes of data; expected 24 for shape (2, 3) of float32 "
                              "(the file is truncated)"));
-  CHECK_THROWS_WITH(quanta::read_npy(fixture("missing.npy")),
+  CHECK_THROWS_WITH(quanta::io::read_npy(fixture("missing.npy")),
                     StartsWith("read_npy: path \"" + fixture("missing.npy") +
                                "\" cannot be opened (No such file or directory)"));
-  CHECK_THROWS_WITH(quanta::read_npy(fixture("generate.py")),
+  CHECK_THROWS_WITH(quanta::io::read_npy(fixture("generate.py")),
                     Contains("does not start with the .npy magic string"));
 
   std::vector<unsigned char> bytes = file_bytes(fixture("f4_2x3.npy"));
-  CHECK_THROWS_WITH(quanta::parse_npy(quanta::span<const unsigned char>(bytes.data(), 40), "cut"),
-                    StartsWith("parse_npy: \"cut\" is 40 bytes long; expected at least 128"));
+  CHECK_THROWS_WITH(
+      quanta::io::parse_npy(quanta::span<const unsigned char>(bytes.data(), 40), "cut"),
+      StartsWith("parse_npy: \"cut\" is 40 bytes long; expected at least 128"));
   bytes[6] = 4;
-  CHECK_THROWS_WITH(quanta::parse_npy(bytes, "v4"),
+  CHECK_THROWS_WITH(quanta::io::parse_npy(bytes, "v4"),
                     StartsWith("parse_npy: \"v4\" has .npy format version 4.0; expected 1.0"));
   bytes[6] = 1;
   const std::size_t shape_at = std::string(bytes.begin(), bytes.end()).find("(2, 3)");
   bytes[shape_at + 1] = 'x';
-  CHECK_THROWS_WITH(quanta::parse_npy(bytes, "bad shape"),
+  CHECK_THROWS_WITH(quanta::io::parse_npy(bytes, "bad shape"),
                     StartsWith("parse_npy: \"bad shape\" has a 'shape' entry that is not a tuple "
                                "of non-negative integers"));
 
-  const npy_array f4 = quanta::read_npy(fixture("f4_2x3.npy"));
+  const npy_array f4 = quanta::io::read_npy(fixture("f4_2x3.npy"));
   CHECK_THROWS_WITH(f4.get<std::int8_t>(),
                     StartsWith("npy_array::get: the array's dtype is float32"));
 }
@@ -156,16 +157,16 @@ TEST_CASE("npy: bad writes change nothing", "[io][npy][errors]") {
   const std::string path = scratch("never_written.npy");
   std::filesystem::remove(path);
   const std::vector<float> five(5, 1.0f);
-  CHECK_THROWS_WITH(quanta::write_npy<float>(path, five, shape_2x3),
+  CHECK_THROWS_WITH(quanta::io::write_npy<float>(path, five, shape_2x3),
                     StartsWith("write_npy: shape (2, 3) describes 6 elements but the array holds "
                                "5; expected equal counts"));
   CHECK_FALSE(std::filesystem::exists(path));
   const std::vector<std::int64_t> negative = {-1, 5};
-  CHECK_THROWS_WITH(quanta::write_npy<float>(path, five, negative),
+  CHECK_THROWS_WITH(quanta::io::write_npy<float>(path, five, negative),
                     StartsWith("write_npy: shape[0] is -1; expected a size >= 0"));
   CHECK_FALSE(std::filesystem::exists(path));
-  CHECK_THROWS_WITH(
-      quanta::write_npy<float>(scratch("no_such_dir/x.npy"), five, std::vector<std::int64_t>{5}),
-      StartsWith("write_npy: path \"" + scratch("no_such_dir/x.npy") +
-                 "\" cannot be opened for writing"));
+  CHECK_THROWS_WITH(quanta::io::write_npy<float>(scratch("no_such_dir/x.npy"), five,
+                                                 std::vector<std::int64_t>{5}),
+                    StartsWith("write_npy: path \"" + scratch("no_such_dir/x.npy") +
+                               "\" cannot be opened for writing"));
 }

@@ -23,7 +23,7 @@
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0) of the dtypes layer dumps and quantized
 // tensors use: float32, float16, int8, uint8, int16, int32, in C order. Either byte order is read;
 // files are written in the host's. Needs only the standard library and Eigen::half.
-namespace quanta {
+namespace quanta::io {
 
 enum class npy_dtype { float32, float16, int8, uint8, int16, int32 };
 
@@ -83,7 +83,9 @@ struct npy_array {
   }
 };
 
-namespace detail {
+}  // namespace quanta::io
+
+namespace quanta::detail {
 
 inline bool host_is_little_endian() noexcept {
   const std::uint16_t probe = 1;
@@ -97,26 +99,26 @@ struct npy_type_info {
   std::size_t bytes;
 };
 
-inline npy_type_info npy_info(npy_dtype t) noexcept {
+inline npy_type_info npy_info(io::npy_dtype t) noexcept {
   switch (t) {
-    case npy_dtype::float32:
+    case io::npy_dtype::float32:
       return {'f', 4};
-    case npy_dtype::float16:
+    case io::npy_dtype::float16:
       return {'f', 2};
-    case npy_dtype::int8:
+    case io::npy_dtype::int8:
       return {'i', 1};
-    case npy_dtype::uint8:
+    case io::npy_dtype::uint8:
       return {'u', 1};
-    case npy_dtype::int16:
+    case io::npy_dtype::int16:
       return {'i', 2};
-    case npy_dtype::int32:
+    case io::npy_dtype::int32:
       return {'i', 4};
   }
   return {'?', 0};
 }
 
 // The descr NumPy writes for the dtype on this host: "<f4", "|i1", ...
-inline std::string npy_descr(npy_dtype t) {
+inline std::string npy_descr(io::npy_dtype t) {
   const npy_type_info info = npy_info(t);
   const char order = info.bytes == 1 ? '|' : (host_is_little_endian() ? '<' : '>');
   return std::string(1, order) + info.kind + std::to_string(info.bytes);
@@ -208,15 +210,16 @@ class npy_header_parser {
   std::string text_;
 };
 
-inline npy_dtype npy_dtype_from_descr(const char* function, const std::string& source,
-                                      const std::string& descr, bool& swap_bytes) {
+inline io::npy_dtype npy_dtype_from_descr(const char* function, const std::string& source,
+                                          const std::string& descr, bool& swap_bytes) {
   const bool valid_form = descr.size() == 3 && (descr[0] == '<' || descr[0] == '>' ||
                                                 descr[0] == '|' || descr[0] == '=');
   if (valid_form) {
     const char kind = descr[1];
     const std::size_t bytes = static_cast<std::size_t>(descr[2] - '0');
-    for (const npy_dtype t : {npy_dtype::float32, npy_dtype::float16, npy_dtype::int8,
-                              npy_dtype::uint8, npy_dtype::int16, npy_dtype::int32}) {
+    for (const io::npy_dtype t :
+         {io::npy_dtype::float32, io::npy_dtype::float16, io::npy_dtype::int8, io::npy_dtype::uint8,
+          io::npy_dtype::int16, io::npy_dtype::int32}) {
       const npy_type_info info = npy_info(t);
       if (info.kind != kind || info.bytes != bytes) continue;
       const bool little = descr[0] == '<' || (descr[0] != '>' && host_is_little_endian());
@@ -245,8 +248,8 @@ std::vector<T> npy_values(const unsigned char* data, std::size_t count, bool swa
   return v;
 }
 
-inline npy_array parse_npy(const char* function, span<const unsigned char> bytes,
-                           const std::string& source) {
+inline io::npy_array parse_npy(const char* function, span<const unsigned char> bytes,
+                               const std::string& source) {
   static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0) {
     QUANTA_THROW(function, ": \"", source,
@@ -278,13 +281,13 @@ inline npy_array parse_npy(const char* function, span<const unsigned char> bytes
       std::string(reinterpret_cast<const char*>(bytes.data()) + 8 + length_bytes, header_length));
 
   bool swap_bytes = false;
-  const npy_dtype dtype =
+  const io::npy_dtype dtype =
       npy_dtype_from_descr(function, source, header.read_string("descr"), swap_bytes);
   if (header.read_bool("fortran_order")) {
     QUANTA_THROW(function, ": \"", source,
                  "\" has fortran_order True; expected C order (save np.ascontiguousarray(x))");
   }
-  npy_array array;
+  io::npy_array array;
   array.shape = header.read_shape();
   std::size_t count = 1;
   for (const std::int64_t extent : array.shape)
@@ -295,26 +298,26 @@ inline npy_array parse_npy(const char* function, span<const unsigned char> bytes
   if (available < data_bytes) {
     QUANTA_THROW(function, ": \"", source, "\" holds ", available, " bytes of data; expected ",
                  data_bytes, " for shape ", shape_string(array.shape), " of ",
-                 npy_dtype_name(dtype), " (the file is truncated)");
+                 io::npy_dtype_name(dtype), " (the file is truncated)");
   }
   const unsigned char* data = bytes.data() + data_offset;
   switch (dtype) {
-    case npy_dtype::float32:
+    case io::npy_dtype::float32:
       array.values = npy_values<float>(data, count, swap_bytes);
       break;
-    case npy_dtype::float16:
+    case io::npy_dtype::float16:
       array.values = npy_values<Eigen::half>(data, count, swap_bytes);
       break;
-    case npy_dtype::int8:
+    case io::npy_dtype::int8:
       array.values = npy_values<std::int8_t>(data, count, swap_bytes);
       break;
-    case npy_dtype::uint8:
+    case io::npy_dtype::uint8:
       array.values = npy_values<std::uint8_t>(data, count, swap_bytes);
       break;
-    case npy_dtype::int16:
+    case io::npy_dtype::int16:
       array.values = npy_values<std::int16_t>(data, count, swap_bytes);
       break;
-    case npy_dtype::int32:
+    case io::npy_dtype::int32:
       array.values = npy_values<std::int32_t>(data, count, swap_bytes);
       break;
   }
@@ -336,7 +339,7 @@ inline std::vector<unsigned char> read_file_bytes(const char* function, const st
   return bytes;
 }
 
-inline void check_npy_array(const char* function, const npy_array& array) {
+inline void check_npy_array(const char* function, const io::npy_array& array) {
   std::size_t count = 1;
   for (std::size_t d = 0; d < array.shape.size(); ++d) {
     if (array.shape[d] < 0) {
@@ -350,7 +353,9 @@ inline void check_npy_array(const char* function, const npy_array& array) {
   }
 }
 
-}  // namespace detail
+}  // namespace quanta::detail
+
+namespace quanta::io {
 
 // The .npy image of `array`: format 1.0 (2.0 for headers over 64 KiB), header padded so that the
 // data starts at a multiple of 64 bytes, as numpy.save writes it.
@@ -418,4 +423,4 @@ void write_npy(const std::string& path, span<const T> values, span<const std::in
   write_npy(path, array);
 }
 
-}  // namespace quanta
+}  // namespace quanta::io

@@ -371,7 +371,8 @@ inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json
                    "; expected min <= max");
     }
   }
-  // SNPE completes an entry from min and max by its own rules; so does quanta (profile qnn).
+  // SNPE completes an entry from min and max by its own rules; so does quanta (profile qnn), in
+  // double as AIMET computes, from the file's doubles.
   const auto from_min_max = [&] {
     encoding_options eo;
     eo.bitwidth = r.bitwidth;
@@ -379,7 +380,12 @@ inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json
     eo.is_signed = is_signed;
     eo.rules = profile::qnn;
     eo.min_range = o.min_range;
-    return compute_encoding(static_cast<float>(lo), static_cast<float>(hi), eo);
+    const encoding e = qnn_encoding(lo, hi, eo);
+    if (!(std::isfinite(e.scale) && e.scale > 0.0f)) {
+      QUANTA_THROW(at.function, ": ", at.where, ": min ", lo, " and max ", hi, " give scale ",
+                   e.scale, "; expected a range whose scale is a finite float > 0");
+    }
+    return e;
   };
   if (!scale) {
     r.e = from_min_max();

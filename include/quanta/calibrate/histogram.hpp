@@ -1,0 +1,480 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "quanta/config.hpp"
+#include "quanta/detail/reduce_kernels.hpp"
+#include "quanta/encoding.hpp"
+#include "quanta/error.hpp"
+#include "quanta/reduce.hpp"
+#include "quanta/span.hpp"
+
+// Calibration histograms: a fixed number of equal bins over a range that grows, without losing a
+// count, when a later batch falls outside it. docs/calibration.md states the rules exactly.
+namespace quanta {
+
+// What a histogram counts.
+enum class histogram_domain {
+  value,      // x itself
+  magnitude,  // |x|: the range always starts at 0 (TensorRT, ModelOpt, ONNX Runtime entropy)
+};
+
+namespace ref {
+
+// The bin of a finite x (already |x| for magnitude histograms):
+//   t = (x - lo) * inv_width      in float, two roundings, never fused
+//   bin = (int) clamp(t, 0, last)  where last = bins - 1
+// lo and inv_width are the float roundings of the histogram's double lo and bins / (hi - lo).
+inline std::uint32_t histogram_bin(float x, float lo, float inv_width, float last) noexcept {
+  float t = (x - lo) * inv_width;
+  if (!(t > 0.0f)) t = 0.0f;
+  if (t > last) t = last;
+  return static_cast<std::uint32_t>(t);
+}
+
+// Adds the finite values of x to counts (bins entries).
+inline void histogram_fill(span<const float> x, bool magnitude, float lo, float inv_width,
+                           std::uint32_t bins, double* counts) noexcept {
+  const auto last = static_cast<float>(bins - 1);
+  for (float v : x) {
+    const float a = magnitude ? std::fabs(v) : v;
+    counts[histogram_bin(a, lo, inv_width, last)] += 1.0;
+  }
+}
+
+}  // namespace ref
+
+namespace detail {
+
+// The fill kernel: bin indices in SIMD, then increments spread over four partial count arrays so
+// that repeated bins do not wait on the previous store. Equals ref::histogram_fill bit for bit.
+// Precondition: every value is finite.
+template <class Arch>
+void histogram_fill(const float* x, std::size_t n, bool magnitude, float lo, float inv_width,
+                    std::uint32_t bins, double* counts) {
+#if QUANTA_SIMD
+  using batch = xsimd::batch<float, Arch>;
+  constexpr std::size_t lanes = batch::size;
+  constexpr std::size_t ways = 4;
+  // uint32 partial counts cannot overflow within a chunk of this many elements.
+  constexpr std::size_t chunk = std::size_t{1} << 30;
+  std::vector<std::uint32_t> partial(ways * bins);
+  const batch vlo(lo);
+  const batch vinv(inv_width);
+  const batch zero(0.0f);
+  const batch vlast(static_cast<float>(bins - 1));
+  alignas(64) std::array<std::int32_t, lanes> index{};
+  std::size_t done = 0;
+  while (done < n) {
+    const std::size_t count = std::min(chunk, n - done);
+    const float* p = x + done;
+    const std::size_t vector_end = count - count % lanes;
+    for (std::size_t i = 0; i < vector_end; i += lanes) {
+      batch v = batch::load_unaligned(p + i);
+      if (magnitude) v = xsimd::abs(v);
+      batch t = (v - vlo) * vinv;
+      // Explicit selects: xsimd 8.1 min/max would not say what happens to NaN.
+      t = xsimd::select(t > zero, t, zero);
+      t = xsimd::select(t > vlast, vlast, t);
+      xsimd::batch_cast<std::int32_t>(t).store_aligned(index.data());
+      for (std::size_t l = 0; l < lanes; ++l) {
+        ++partial[(l % ways) * bins + static_cast<std::uint32_t>(index[l])];
+      }
+    }
+    for (std::size_t i = vector_end; i < count; ++i) {
+      const float a = magnitude ? std::fabs(p[i]) : p[i];
+      ++partial[ref::histogram_bin(a, lo, inv_width, static_cast<float>(bins - 1))];
+    }
+    for (std::size_t w = 0; w < ways; ++w) {
+      for (std::uint32_t b = 0; b < bins; ++b) {
+        counts[b] += static_cast<double>(partial[w * bins + b]);
+        partial[w * bins + b] = 0;
+      }
+    }
+    done += count;
+  }
+#else
+  ref::histogram_fill(span<const float>(x, n), magnitude, lo, inv_width, bins, counts);
+#endif
+}
+
+// The range of `rows` rows of `length` values, `stride` apart; x[0] is element `base` of the
+// caller's tensor. With skip, non-finite values take no part; otherwise the first one is named.
+template <class Arch>
+min_max_result strided_range(const char* function, const float* x, std::size_t base,
+                             std::size_t rows, std::size_t stride, std::size_t length,
+                             bool skip_non_finite, bool& has_non_finite) {
+  min_max_result r;
+  for (std::size_t row = 0; row < rows; ++row) {
+    const min_max_result one = min_max<Arch>(x + row * stride, length);
+    r.min = std::min(r.min, one.min);
+    r.max = std::max(r.max, one.max);
+    r.has_nan = r.has_nan || one.has_nan;
+  }
+  has_non_finite = r.has_nan || std::isinf(r.min) || std::isinf(r.max);
+  if (!has_non_finite) return r;
+  min_max_result finite;
+  for (std::size_t row = 0; row < rows; ++row) {
+    const min_max_result one =
+        finite_range(function, x + row * stride, base + row * stride, length, skip_non_finite);
+    finite.min = std::min(finite.min, one.min);
+    finite.max = std::max(finite.max, one.max);
+  }
+  return finite;
+}
+
+}  // namespace detail
+
+// A histogram of `bins` equal bins over [lo, hi].
+//
+// The first batch sets the range to its [min, max] (magnitude: [0, max |x|]); a range of width 0
+// becomes [v - s/2, v + s/2] with s = max(|v|, 1) (magnitude: [0, 1]). A later batch that falls
+// outside the range grows it by the smallest integer factor k >= 2 (new width = k * old width) and
+// a whole number m of old bins on the low side, so that every old bin lies inside one new bin:
+// old bin j moves to new bin (j + m) / k and no count is split. observed_min() and
+// observed_max() keep the exact extremes of everything seen.
+class histogram {
+ public:
+  static constexpr std::size_t default_bins = 2048;
+
+  explicit histogram(std::size_t bins = default_bins,
+                     histogram_domain domain = histogram_domain::value,
+                     bool skip_non_finite = false)
+      : domain_(domain), skip_non_finite_(skip_non_finite) {
+    if (bins < 2 || bins > (std::size_t{1} << 24)) {
+      QUANTA_THROW("histogram: bins is ", bins, "; expected 2..", std::size_t{1} << 24);
+    }
+    counts_.assign(bins, 0.0);
+  }
+
+  // A histogram from counts that someone else collected over [lo, hi] (for example a peer's
+  // histogram, or a test vector). observed_min/max default to the range's ends.
+  static histogram from_counts(span<const double> counts, double lo, double hi,
+                               histogram_domain domain = histogram_domain::value) {
+    constexpr const char* function = "histogram::from_counts";
+    histogram h(counts.size() < 2 ? 2 : counts.size(), domain);
+    if (counts.size() < 2) {
+      QUANTA_THROW(function, ": counts has ", counts.size(), " entries; expected at least 2 bins");
+    }
+    if (!(std::isfinite(lo) && std::isfinite(hi) && lo < hi)) {
+      QUANTA_THROW(function, ": range is [", lo, ", ", hi, "]; expected finite lo < hi");
+    }
+    if (domain == histogram_domain::magnitude && lo != 0.0) {
+      QUANTA_THROW(function, ": lo is ", lo, "; expected 0 for a magnitude histogram");
+    }
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      if (!(std::isfinite(counts[k]) && counts[k] >= 0.0)) {
+        QUANTA_THROW(function, ": counts[", k, "] is ", counts[k],
+                     "; expected a finite count >= 0");
+      }
+    }
+    h.counts_.assign(counts.begin(), counts.end());
+    h.lo_ = lo;
+    h.width_ = (hi - lo) / static_cast<double>(counts.size());
+    h.total_ = 0.0;
+    for (double c : counts)
+      h.total_ += c;
+    h.observed_min_ = static_cast<float>(lo);
+    h.observed_max_ = static_cast<float>(hi);
+    h.initialized_ = true;
+    return h;
+  }
+
+  // Adds a batch. Throws for an empty batch, or for NaN/Inf unless the histogram skips them; the
+  // histogram is unchanged when it throws.
+  template <class Arch = default_arch>
+  void observe(span<const float> x) {
+    observe_rows<Arch>("histogram::observe", x.data(), 0, x.empty() ? 0 : 1, x.size(), x.size());
+  }
+
+  // Adds another histogram of the same tensor (same bin count and domain). Bins of `other` that
+  // straddle bins of this one are split in proportion to the overlap (uniform density within a
+  // bin); when the edges line up, as for two histograms grown from the same first batch, counts
+  // move whole.
+  void merge(const histogram& other) {
+    constexpr const char* function = "histogram::merge";
+    if (other.bins() != bins() || other.domain_ != domain_) {
+      QUANTA_THROW(function, ": other has ", other.bins(), " ",
+                   other.domain_ == histogram_domain::value ? "value" : "magnitude",
+                   " bins; expected ", bins(), " ",
+                   domain_ == histogram_domain::value ? "value" : "magnitude", " bins");
+    }
+    if (!other.initialized_) return;
+    if (!initialized_) {
+      *this = other;
+      return;
+    }
+    grow_to(other.lo_, other.hi());
+    const double n = static_cast<double>(bins());
+    for (std::size_t j = 0; j < other.bins(); ++j) {
+      const double c = other.counts_[j];
+      if (c == 0.0) continue;
+      const double u = other.edge(j);
+      const double v = other.edge(j + 1);
+      // Positions in units of this histogram's bins.
+      const double pu = std::clamp((u - lo_) / width_, 0.0, n);
+      const double pv = std::clamp((v - lo_) / width_, 0.0, n);
+      auto first = static_cast<std::size_t>(pu);
+      auto last = static_cast<std::size_t>(pv);
+      if (last >= bins()) last = bins() - 1;
+      if (first >= bins()) first = bins() - 1;
+      if (first == last || !(pv > pu)) {
+        counts_[first] += c;
+        continue;
+      }
+      double moved = 0.0;
+      for (std::size_t b = first; b <= last; ++b) {
+        const double lo_part = std::max(pu, static_cast<double>(b));
+        const double hi_part = std::min(pv, static_cast<double>(b + 1));
+        if (b == last) {
+          counts_[b] += c - moved;  // the remainder, so that the total is exact
+        } else if (hi_part > lo_part) {
+          const double share = c * (hi_part - lo_part) / (pv - pu);
+          counts_[b] += share;
+          moved += share;
+        }
+      }
+    }
+    total_ += other.total_;
+    observed_min_ = std::min(observed_min_, other.observed_min_);
+    observed_max_ = std::max(observed_max_, other.observed_max_);
+  }
+
+  std::size_t bins() const noexcept { return counts_.size(); }
+  histogram_domain domain() const noexcept { return domain_; }
+  bool skips_non_finite() const noexcept { return skip_non_finite_; }
+  // True until a value has been counted.
+  bool empty() const noexcept { return !initialized_; }
+  double lo() const noexcept { return lo_; }
+  double hi() const noexcept { return lo_ + width_ * static_cast<double>(bins()); }
+  double bin_width() const noexcept { return width_; }
+  double edge(std::size_t k) const noexcept { return lo_ + width_ * static_cast<double>(k); }
+  span<const double> counts() const noexcept { return span<const double>(counts_); }
+  double total() const noexcept { return total_; }
+  // The extremes of x (not |x|) over everything observed.
+  float observed_min() const noexcept { return observed_min_; }
+  float observed_max() const noexcept { return observed_max_; }
+  float observed_abs_max() const noexcept {
+    return std::max(std::fabs(observed_min_), std::fabs(observed_max_));
+  }
+
+  // The float parameters of the bin rule (ref::histogram_bin).
+  float bin_lo() const noexcept { return static_cast<float>(lo_); }
+  float bin_scale() const noexcept {
+    return static_cast<float>(static_cast<double>(bins()) / (hi() - lo_));
+  }
+
+  // Adds rows of a strided tensor: `rows` rows of `length` values, `stride` apart, x[0] being
+  // element `base` of the caller's tensor (for error messages). Validates before it changes
+  // anything.
+  template <class Arch = default_arch>
+  void observe_rows(const char* function, const float* x, std::size_t base, std::size_t rows,
+                    std::size_t stride, std::size_t length) {
+    const prepared p = prepare<Arch>(function, x, base, rows, stride, length);
+    commit<Arch>(x, rows, stride, length, p);
+  }
+
+ private:
+  friend class channel_histograms;
+
+  struct prepared {
+    min_max_result range;
+    bool has_non_finite = false;
+  };
+
+  template <class Arch>
+  prepared prepare(const char* function, const float* x, std::size_t base, std::size_t rows,
+                   std::size_t stride, std::size_t length) const {
+    if (rows == 0 || length == 0) {
+      QUANTA_THROW(function, ": x is empty; expected at least one value");
+    }
+    prepared p;
+    p.range = detail::strided_range<Arch>(function, x, base, rows, stride, length, skip_non_finite_,
+                                          p.has_non_finite);
+    return p;
+  }
+
+  template <class Arch>
+  void commit(const float* x, std::size_t rows, std::size_t stride, std::size_t length,
+              const prepared& p) {
+    if (p.range.empty()) return;  // every value was skipped
+    const bool magnitude = domain_ == histogram_domain::magnitude;
+    double bmin = p.range.min;
+    double bmax = p.range.max;
+    if (magnitude) {
+      bmax = std::max(std::fabs(bmin), std::fabs(bmax));
+      bmin = 0.0;
+    }
+    if (!initialized_) {
+      set_first_range(bmin, bmax);
+    } else {
+      grow_to(bmin, bmax);
+    }
+    const float lo = bin_lo();
+    const float scale = bin_scale();
+    const auto n = static_cast<std::uint32_t>(bins());
+    double added = 0.0;
+    for (std::size_t row = 0; row < rows; ++row) {
+      const float* r = x + row * stride;
+      if (!p.has_non_finite) {
+        detail::histogram_fill<Arch>(r, length, magnitude, lo, scale, n, counts_.data());
+        added += static_cast<double>(length);
+        continue;
+      }
+      const float last = static_cast<float>(n - 1);
+      for (std::size_t i = 0; i < length; ++i) {
+        if (!std::isfinite(r[i])) continue;
+        const float a = magnitude ? std::fabs(r[i]) : r[i];
+        counts_[ref::histogram_bin(a, lo, scale, last)] += 1.0;
+        added += 1.0;
+      }
+    }
+    total_ += added;
+    observed_min_ = std::min(observed_min_, p.range.min);
+    observed_max_ = std::max(observed_max_, p.range.max);
+  }
+
+  void set_first_range(double lo, double hi) {
+    if (hi == lo) {
+      const double s = std::max(std::fabs(lo), 1.0);
+      if (domain_ == histogram_domain::magnitude) {
+        hi = s;
+      } else {
+        lo -= s / 2.0;
+        hi = lo + s;
+      }
+    }
+    lo_ = lo;
+    width_ = (hi - lo) / static_cast<double>(bins());
+    initialized_ = true;
+  }
+
+  // Grows [lo, hi] to cover [lo_needed, hi_needed] by the integer rule described above.
+  void grow_to(double lo_needed, double hi_needed) {
+    if (lo_needed >= lo_ && hi_needed <= hi()) return;
+    const double n = static_cast<double>(bins());
+    const double span_needed = std::max(hi_needed, hi()) - std::min(lo_needed, lo_);
+    double k = std::max(2.0, std::ceil(span_needed / (n * width_)));
+    double m = 0.0;
+    for (;; k += 1.0) {
+      m = lo_needed < lo_ ? std::ceil((lo_ - lo_needed) / width_) : 0.0;
+      m = std::min(m, (k - 1.0) * n);
+      const double new_lo = lo_ - m * width_;
+      if (new_lo <= lo_needed && new_lo + n * k * width_ >= hi_needed) break;
+    }
+    std::vector<double> grown(bins(), 0.0);
+    const auto ki = static_cast<std::size_t>(k);
+    const auto mi = static_cast<std::size_t>(m);
+    for (std::size_t j = 0; j < bins(); ++j)
+      grown[(j + mi) / ki] += counts_[j];
+    counts_.swap(grown);
+    lo_ -= m * width_;
+    width_ *= k;
+  }
+
+  std::vector<double> counts_;
+  histogram_domain domain_ = histogram_domain::value;
+  bool skip_non_finite_ = false;
+  bool initialized_ = false;
+  double lo_ = 0.0;
+  double width_ = 1.0;
+  double total_ = 0.0;
+  float observed_min_ = std::numeric_limits<float>::infinity();
+  float observed_max_ = -std::numeric_limits<float>::infinity();
+};
+
+// One histogram per channel of a [outer, channels, inner] tensor (per-channel weights).
+class channel_histograms {
+ public:
+  channel_histograms(std::size_t channels, std::size_t bins = histogram::default_bins,
+                     histogram_domain domain = histogram_domain::value,
+                     bool skip_non_finite = false)
+      : histograms_(channels, histogram(bins, domain, skip_non_finite)) {}
+
+  // Adds a batch laid out as `layout`. Throws, changing nothing, for a layout of another channel
+  // count, an empty tensor, or NaN/Inf (unless skipped).
+  template <class Arch = default_arch>
+  void observe(span<const float> x, const channel_layout& layout) {
+    constexpr const char* function = "channel_histograms::observe";
+    detail::check_layout(function, layout, x.size());
+    if (layout.channels != histograms_.size()) {
+      QUANTA_THROW(function, ": layout has ", layout.channels, " channels; expected ",
+                   histograms_.size());
+    }
+    std::vector<histogram::prepared> prepared;
+    prepared.reserve(histograms_.size());
+    const std::size_t stride = layout.channels * layout.inner;
+    for (std::size_t c = 0; c < histograms_.size(); ++c) {
+      prepared.push_back(histograms_[c].prepare<Arch>(function, x.data() + c * layout.inner,
+                                                      c * layout.inner, layout.outer, stride,
+                                                      layout.inner));
+    }
+    for (std::size_t c = 0; c < histograms_.size(); ++c) {
+      histograms_[c].commit<Arch>(x.data() + c * layout.inner, layout.outer, stride, layout.inner,
+                                  prepared[c]);
+    }
+  }
+
+  std::size_t channels() const noexcept { return histograms_.size(); }
+  const histogram& operator[](std::size_t c) const noexcept { return histograms_[c]; }
+  span<const histogram> histograms() const noexcept { return span<const histogram>(histograms_); }
+
+ private:
+  std::vector<histogram> histograms_;
+};
+
+namespace detail {
+
+// `name` is "histogram" or "histograms[c]".
+inline void check_histogram(const char* function, const std::string& name, const histogram& h,
+                            std::size_t min_bins) {
+  if (h.empty()) {
+    QUANTA_THROW(function, ": ", name, " is empty; expected at least one observed value");
+  }
+  if (h.bins() < min_bins) {
+    QUANTA_THROW(function, ": ", name, " has ", h.bins(), " bins; expected at least ", min_bins);
+  }
+}
+
+inline void check_histogram(const char* function, const histogram& h, std::size_t min_bins = 2) {
+  check_histogram(function, "histogram", h, min_bins);
+}
+
+// The encoding of a calibrated range. A magnitude histogram's threshold t stands for [-t, t], or
+// [0, t] when no negative value was observed.
+inline encoding histogram_range_encoding(const histogram& h, double lo, double hi,
+                                         const encoding_options& o) {
+  if (h.domain() == histogram_domain::magnitude) {
+    lo = h.observed_min() < 0.0f ? -hi : 0.0;
+  }
+  return encoding_from_checked_range(static_cast<float>(lo), static_cast<float>(hi), o);
+}
+
+// Per-channel forms: every histogram is checked (and named by its index) before any is used,
+// then `method` gives each one's encoding.
+template <class Method>
+std::vector<encoding> per_histogram(const char* function, span<const histogram> histograms,
+                                    std::size_t min_bins, Method method) {
+  if (histograms.empty()) {
+    QUANTA_THROW(function, ": histograms is empty; expected one histogram per channel");
+  }
+  for (std::size_t c = 0; c < histograms.size(); ++c)
+    check_histogram(function, message("histograms[", c, "]"), histograms[c], min_bins);
+  std::vector<encoding> encodings;
+  encodings.reserve(histograms.size());
+  for (const histogram& h : histograms)
+    encodings.push_back(method(h));
+  return encodings;
+}
+
+}  // namespace detail
+
+}  // namespace quanta

@@ -1,35 +1,386 @@
 // quanta: post-training quantization math. Licensed under the Apache License 2.0.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "quanta/config.hpp"
 #include "quanta/detail/affine.hpp"
+#include "quanta/detail/simd.hpp"
 #include "quanta/ref/quantize.hpp"
 
 // Quantize kernels, one instantiation per instruction set (Arch). No validation: callers pass
-// sizes that match. Each equals quanta::ref bit for bit.
+// sizes that match. Each equals quanta::ref bit for bit, which the SIMD path gets by:
+//   - replacing a NaN product (NaN input, or 0 * inf when 1/scale overflows) by 0 before anything
+//     else, as the reference does;
+//   - clamping t = scaled + pre_offset to [qmin - post_offset, qmax - post_offset] in float before
+//     rounding: the bounds are integers, so clamp-then-round equals round-then-clamp, and every
+//     bound of an encoding of at most 16 bits is exact in float (32-bit encodings take the
+//     reference path);
+//   - rounding half to even with the hardware conversion (the default floating-point environment,
+//     which the reference's float arithmetic assumes as well) and the other tie rules by comparing
+//     t with the midpoint floor(t) + 0.5, which is exact for |t| < 2^22;
+//   - adding the integer offset and narrowing in integer registers, where nothing rounds.
 namespace quanta::detail {
+
+// Whether every bound of p is exact in float (see above).
+inline bool simd_exact(const affine_params& p) noexcept {
+  constexpr std::int64_t limit = std::int64_t{1} << 22;
+  return std::int64_t{p.qmin} - p.post_offset >= -limit &&
+         std::int64_t{p.qmax} - p.post_offset <= limit;
+}
+
+inline bool simd_exact(const affine_params* params, std::size_t count) noexcept {
+  return std::all_of(params, params + count, [](const affine_params& p) { return simd_exact(p); });
+}
+
+#if QUANTA_SIMD_KERNELS
+// GCC 12 reports its own AVX-512 intrinsics (which start from an "undefined" register) as reading
+// uninitialized values once they are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+namespace kernels {
+
+using simd::fbatch;
+using simd::ibatch;
+
+// How t is formed and rounded: fixed for a whole call, so the inner loop has no branches.
+template <rounding Round, bool Divide, bool PreOffset>
+struct quant_mode {
+  static constexpr rounding round = Round;
+  static constexpr bool divide = Divide;
+  static constexpr bool pre_offset = PreOffset;
+};
+
+template <rounding Round, class F>
+void with_mode(bool divide, bool pre_offset, F&& f) {
+  if (divide) {
+    if (pre_offset) return f(quant_mode<Round, true, true>{});
+    return f(quant_mode<Round, true, false>{});
+  }
+  if (pre_offset) return f(quant_mode<Round, false, true>{});
+  f(quant_mode<Round, false, false>{});
+}
+
+// Calls f(mode) with the quant_mode shared by params[0..count).
+template <class F>
+void with_mode(const affine_params* params, std::size_t count, F&& f) {
+  const bool pre = std::any_of(params, params + count,
+                               [](const affine_params& p) { return p.pre_offset != 0.0f; });
+  const bool divide = count > 0 && params[0].divide;
+  switch (count > 0 ? params[0].round : rounding::half_even) {
+    case rounding::half_even:
+      return with_mode<rounding::half_even>(divide, pre, f);
+    case rounding::half_away:
+      return with_mode<rounding::half_away>(divide, pre, f);
+    case rounding::half_up:
+      return with_mode<rounding::half_up>(divide, pre, f);
+  }
+}
+
+// One affine_params spread over the lanes of a register (or one per lane).
+template <class K>
+struct lanes {
+  fbatch<K> factor;  // inv_scale, or scale when dividing
+  fbatch<K> pre, lo, hi, scale;
+  ibatch<K> post, zero_point;
+};
+
+template <class K>
+lanes<K> broadcast(const affine_params& p) noexcept {
+  lanes<K> l;
+  l.factor = fbatch<K>(p.divide ? p.scale : p.inv_scale);
+  l.pre = fbatch<K>(p.pre_offset);
+  l.lo = fbatch<K>(static_cast<float>(std::int64_t{p.qmin} - p.post_offset));
+  l.hi = fbatch<K>(static_cast<float>(std::int64_t{p.qmax} - p.post_offset));
+  l.scale = fbatch<K>(p.scale);
+  l.post = ibatch<K>(p.post_offset);
+  l.zero_point = ibatch<K>(p.zero_point);
+  return l;
+}
+
+template <class Mode, class K>
+ibatch<K> quantize_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
+  using fb = fbatch<K>;
+  fb t = Mode::divide ? x / p.factor : x * p.factor;
+  if constexpr (Mode::pre_offset) t = simd::opaque<K>(t) + p.pre;
+  // A NaN here came from a NaN input (or 0 * inf): it quantizes as 0.0 does, to pre_offset.
+  t = xsimd::select(t == t, t, p.pre);
+  t = xsimd::min(xsimd::max(t, p.lo), p.hi);
+  if constexpr (Mode::round == rounding::half_even) {
+    return simd::round_even<K>(t) + p.post;
+  } else {
+    const fb one(1.0f);
+    const fb truncated = xsimd::to_float(xsimd::to_int(t));
+    const fb down = xsimd::select(truncated > t, truncated - one, truncated);
+    const fb mid = down + fb(0.5f);
+    fb rounded;
+    if constexpr (Mode::round == rounding::half_up) {
+      rounded = xsimd::select(t >= mid, down + one, down);
+    } else {
+      rounded = xsimd::select((t > mid) | ((t == mid) & (t > fb(0.0f))), down + one, down);
+    }
+    return simd::round_even<K>(rounded) + p.post;
+  }
+}
+
+template <class K>
+fbatch<K> dequantize_lanes(ibatch<K> code, const lanes<K>& p) noexcept {
+  return xsimd::to_float(code - p.zero_point) * p.scale;
+}
+
+// Parameters for every element of a run: the same for all, or read from per-element tables.
+template <class K>
+struct broadcast_source {
+  lanes<K> l;
+  const lanes<K>& at(std::size_t) const noexcept { return l; }
+};
+
+// Per-element parameters as structure-of-arrays, padded by one register so that a tail reads
+// only table memory.
+template <class K>
+struct param_table {
+  std::vector<float> factor, pre, lo, hi, scale;
+  std::vector<std::int32_t> post, zero_point;
+
+  param_table(std::size_t size, std::size_t padding)
+      : factor(size + padding),
+        pre(size + padding),
+        lo(size + padding),
+        hi(size + padding),
+        scale(size + padding),
+        post(size + padding),
+        zero_point(size + padding) {}
+
+  void set(std::size_t j, const affine_params& p) noexcept {
+    factor[j] = p.divide ? p.scale : p.inv_scale;
+    pre[j] = p.pre_offset;
+    lo[j] = static_cast<float>(std::int64_t{p.qmin} - p.post_offset);
+    hi[j] = static_cast<float>(std::int64_t{p.qmax} - p.post_offset);
+    scale[j] = p.scale;
+    post[j] = p.post_offset;
+    zero_point[j] = p.zero_point;
+  }
+};
+
+template <class K>
+struct table_source {
+  const param_table<K>* table;
+  std::size_t base;
+  lanes<K> at(std::size_t i) const noexcept {
+    const std::size_t j = base + i;
+    lanes<K> l;
+    l.factor = fbatch<K>::load_unaligned(table->factor.data() + j);
+    l.pre = fbatch<K>::load_unaligned(table->pre.data() + j);
+    l.lo = fbatch<K>::load_unaligned(table->lo.data() + j);
+    l.hi = fbatch<K>::load_unaligned(table->hi.data() + j);
+    l.scale = fbatch<K>::load_unaligned(table->scale.data() + j);
+    l.post = ibatch<K>::load_unaligned(table->post.data() + j);
+    l.zero_point = ibatch<K>::load_unaligned(table->zero_point.data() + j);
+    return l;
+  }
+};
+
+template <class Mode, class K, class Source, class Q>
+void quantize_run(const float* x, std::size_t n, const Source& src, Q* q) noexcept {
+  constexpr std::size_t N = fbatch<K>::size;
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    ibatch<K> r[4];
+    for (std::size_t k = 0; k < 4; ++k)
+      r[k] = quantize_lanes<Mode>(fbatch<K>::load_unaligned(x + i + k * N), src.at(i + k * N));
+    simd::store_narrow4(q + i, r, K{});
+  }
+  for (; i + N <= n; i += N)
+    simd::store_narrow(q + i, quantize_lanes<Mode>(fbatch<K>::load_unaligned(x + i), src.at(i)),
+                       K{});
+  if (i < n) {
+    const fbatch<K> v = simd::load_partial(x + i, n - i, K{});
+    simd::store_narrow_partial(q + i, quantize_lanes<Mode>(v, src.at(i)), n - i, K{});
+  }
+}
+
+template <class K, class Source, class Q>
+void dequantize_run(const Q* q, std::size_t n, const Source& src, float* x) noexcept {
+  constexpr std::size_t N = fbatch<K>::size;
+  std::size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const fbatch<K> a = dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i));
+    const fbatch<K> b = dequantize_lanes(simd::load_widen(q + i + N, K{}), src.at(i + N));
+    a.store_unaligned(x + i);
+    b.store_unaligned(x + i + N);
+  }
+  for (; i + N <= n; i += N)
+    dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i)).store_unaligned(x + i);
+  if (i < n) {
+    const ibatch<K> v = simd::load_widen_partial(q + i, n - i, K{});
+    simd::store_partial(x + i, dequantize_lanes(v, src.at(i)), n - i, K{});
+  }
+}
+
+// y may be x: each register is read before the same elements are written.
+template <class Mode, class K, class Source>
+void quantize_dequantize_run(const float* x, std::size_t n, const Source& src, float* y) noexcept {
+  constexpr std::size_t N = fbatch<K>::size;
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const lanes<K> l = src.at(i);
+    const fbatch<K> v = fbatch<K>::load_unaligned(x + i);
+    dequantize_lanes(quantize_lanes<Mode>(v, l), l).store_unaligned(y + i);
+  }
+  if (i < n) {
+    const lanes<K> l = src.at(i);
+    const fbatch<K> v = simd::load_partial(x + i, n - i, K{});
+    simd::store_partial(y + i, dequantize_lanes(quantize_lanes<Mode>(v, l), l), n - i, K{});
+  }
+}
+
+// What a layout kernel does to one run of elements that share a parameter source.
+enum class operation { quantize, dequantize, quantize_dequantize };
+
+template <operation Op, class Mode, class K, class Source, class In, class Out>
+void run(const In* in, std::size_t n, const Source& src, Out* out) noexcept {
+  if constexpr (Op == operation::quantize) {
+    quantize_run<Mode, K>(in, n, src, out);
+  } else if constexpr (Op == operation::dequantize) {
+    dequantize_run<K>(in, n, src, out);
+  } else {
+    quantize_dequantize_run<Mode, K>(in, n, src, out);
+  }
+}
+
+// Per-channel layouts. Rows of at least one register broadcast their channel's parameters; shorter
+// rows (channels-last: inner == 1) read per-element tables that repeat the pattern of one outer
+// slice, stretched over several slices so that runs stay long.
+template <operation Op, class Mode, class K, class In, class Out>
+void run_layout(const In* in, const channel_layout& layout, const affine_params* params, Out* out) {
+  constexpr std::size_t N = fbatch<K>::size;
+  const std::size_t inner = layout.inner;
+  if (inner >= N) {
+    std::size_t k = 0;
+    for (std::size_t o = 0; o < layout.outer; ++o)
+      for (std::size_t c = 0; c < layout.channels; ++c, k += inner)
+        run<Op, Mode, K>(in + k, inner, broadcast_source<K>{broadcast<K>(params[c])}, out + k);
+    return;
+  }
+  const std::size_t period = layout.channels * inner;
+  if (period == 0) return;
+  const std::size_t slices = std::min(layout.outer, (16 * N + period - 1) / period);
+  const std::size_t span_size = period * slices;
+  param_table<K> table(span_size, N);
+  for (std::size_t j = 0; j < span_size; ++j)
+    table.set(j, params[(j / inner) % layout.channels]);
+  const std::size_t n = layout.size();
+  for (std::size_t k = 0; k < n; k += span_size)
+    run<Op, Mode, K>(in + k, std::min(span_size, n - k), table_source<K>{&table, 0}, out + k);
+}
+
+// Per-block layouts. inner == 1: each block is a contiguous run with one encoding. Otherwise each
+// (outer, channel) row reads its inner encodings from a table of all encodings.
+template <operation Op, class Mode, class K, class In, class Out>
+void run_layout(const In* in, const block_layout& layout, const affine_params* params, Out* out) {
+  const std::size_t blocks = layout.blocks();
+  if (layout.inner == 1) {
+    std::size_t k = 0;
+    for (std::size_t o = 0; o < layout.outer; ++o) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t length =
+            std::min(layout.block_size, layout.channels - b * layout.block_size);
+        run<Op, Mode, K>(in + k, length, broadcast_source<K>{broadcast<K>(params[o * blocks + b])},
+                         out + k);
+        k += length;
+      }
+    }
+    return;
+  }
+  const std::size_t count = layout.encoding_count();
+  param_table<K> table(count, fbatch<K>::size);
+  for (std::size_t j = 0; j < count; ++j)
+    table.set(j, params[j]);
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < layout.outer; ++o)
+    for (std::size_t c = 0; c < layout.channels; ++c, k += layout.inner)
+      run<Op, Mode, K>(in + k, layout.inner,
+                       table_source<K>{&table, layout.encoding_index(o, c, 0)}, out + k);
+}
+
+}  // namespace kernels
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+// SIMD when Arch has a kernel instruction set and the parameters allow it, else the reference.
 
 template <class Arch, class Q>
 void quantize_tensor(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    if (simd_exact(p)) {
+      kernels::with_mode(&p, 1, [&](auto mode) {
+        kernels::quantize_run<decltype(mode), K>(
+            x, n, kernels::broadcast_source<K>{kernels::broadcast<K>(p)}, q);
+      });
+      return;
+    }
+  }
+#endif
   ref::quantize(span<const float>(x, n), p, span<Q>(q, n));
 }
 
+// int32 storage may hold any code; the reference subtracts the zero point in 64 bits.
 template <class Arch, class Q>
 void dequantize_tensor(const Q* q, std::size_t n, const affine_params& p, float* x) noexcept {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
+    kernels::dequantize_run<K>(q, n, kernels::broadcast_source<K>{kernels::broadcast<K>(p)}, x);
+    return;
+  }
+#endif
   ref::dequantize(span<const Q>(q, n), p, span<float>(x, n));
 }
 
 template <class Arch>
 void quantize_dequantize_tensor(const float* x, std::size_t n, const affine_params& p,
                                 float* y) noexcept {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    if (simd_exact(p)) {
+      kernels::with_mode(&p, 1, [&](auto mode) {
+        kernels::quantize_dequantize_run<decltype(mode), K>(
+            x, n, kernels::broadcast_source<K>{kernels::broadcast<K>(p)}, y);
+      });
+      return;
+    }
+  }
+#endif
   ref::quantize_dequantize(span<const float>(x, n), p, span<float>(y, n));
 }
 
+// The layout kernels build small parameter tables, so they may throw std::bad_alloc.
 template <class Arch, class Layout, class Q>
 void quantize_channels(const float* x, const Layout& layout, const affine_params* params,
-                       std::size_t param_count, Q* q) noexcept {
+                       std::size_t param_count, Q* q) {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    if (simd_exact(params, param_count)) {
+      kernels::with_mode(params, param_count, [&](auto mode) {
+        kernels::run_layout<kernels::operation::quantize, decltype(mode), K>(x, layout, params, q);
+      });
+      return;
+    }
+  }
+#endif
   const std::size_t n = layout.size();
   ref::quantize(span<const float>(x, n), layout, span<const affine_params>(params, param_count),
                 span<Q>(q, n));
@@ -37,7 +388,15 @@ void quantize_channels(const float* x, const Layout& layout, const affine_params
 
 template <class Arch, class Layout, class Q>
 void dequantize_channels(const Q* q, const Layout& layout, const affine_params* params,
-                         std::size_t param_count, float* x) noexcept {
+                         std::size_t param_count, float* x) {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
+    using unused_mode = kernels::quant_mode<rounding::half_even, false, false>;
+    kernels::run_layout<kernels::operation::dequantize, unused_mode, K>(q, layout, params, x);
+    return;
+  }
+#endif
   const std::size_t n = layout.size();
   ref::dequantize(span<const Q>(q, n), layout, span<const affine_params>(params, param_count),
                   span<float>(x, n));
@@ -45,7 +404,19 @@ void dequantize_channels(const Q* q, const Layout& layout, const affine_params* 
 
 template <class Arch, class Layout>
 void quantize_dequantize_channels(const float* x, const Layout& layout, const affine_params* params,
-                                  std::size_t param_count, float* y) noexcept {
+                                  std::size_t param_count, float* y) {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    if (simd_exact(params, param_count)) {
+      kernels::with_mode(params, param_count, [&](auto mode) {
+        kernels::run_layout<kernels::operation::quantize_dequantize, decltype(mode), K>(x, layout,
+                                                                                        params, y);
+      });
+      return;
+    }
+  }
+#endif
   const std::size_t n = layout.size();
   ref::quantize_dequantize(span<const float>(x, n), layout,
                            span<const affine_params>(params, param_count), span<float>(y, n));

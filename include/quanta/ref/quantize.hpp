@@ -21,8 +21,10 @@ inline float round_to_integral(float x, rounding mode) noexcept {
 
 // The quantized code of x, as a 64-bit integer in [p.qmin, p.qmax].
 inline std::int64_t quantize_code(float x, const detail::affine_params& p) noexcept {
-  if (x != x) x = 0.0f;  // NaN is quantized as 0.0
-  const float scaled = p.divide ? x / p.scale : x * p.inv_scale;
+  float scaled = p.divide ? x / p.scale : x * p.inv_scale;
+  // NaN is quantized as 0.0. Tested on the product, so that 0 * inv_scale with inv_scale = inf
+  // (a denormal scale) also gives 0 rather than an undefined conversion of NaN.
+  if (scaled != scaled) scaled = 0.0f;
   const float t = scaled + p.pre_offset;
   const double r = static_cast<double>(round_to_integral(t, p.round)) + p.post_offset;
   if (r <= p.qmin) return p.qmin;  // also -inf

@@ -1,0 +1,432 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "quanta/config.hpp"
+
+// The few things xsimd 8.1 does not give the kernels: round-to-nearest conversion, saturating
+// narrowing to 8/16-bit storage, widening loads, partial (tail) loads and stores that never touch
+// memory past the caller's buffers, and min/max that skip NaN by operand order. Each kernel
+// instruction set K is one of sse2, sse4_1, avx2, avx512bw; other xsimd architectures map onto the
+// closest of them (kernel_arch_t), and a translation unit without SSE2 gets no SIMD kernels at all
+// (QUANTA_SIMD_KERNELS is 0 and the kernels forward to quanta::ref).
+#if QUANTA_SIMD && XSIMD_WITH_SSE2
+#define QUANTA_SIMD_KERNELS 1
+#include <immintrin.h>
+#else
+#define QUANTA_SIMD_KERNELS 0
+#endif
+
+#if QUANTA_SIMD_KERNELS
+namespace quanta::detail::simd {
+
+template <class K>
+using fbatch = xsimd::batch<float, K>;
+template <class K>
+using ibatch = xsimd::batch<std::int32_t, K>;
+
+// --- Which kernel instruction set an xsimd architecture uses -------------------------------------
+// Overload resolution picks the most derived base: fma3<avx2> -> avx2, avx -> sse4_1 (AVX has no
+// 256-bit integer instructions), avx512f/cd/dq (no BW: no 512-bit packs) -> avx2.
+inline xsimd::sse2 kernel_arch_of(xsimd::sse2) noexcept {
+  return {};
+}
+#if XSIMD_WITH_SSE4_1
+inline xsimd::sse4_1 kernel_arch_of(xsimd::sse4_1) noexcept {
+  return {};
+}
+#endif
+#if XSIMD_WITH_AVX2
+inline xsimd::avx2 kernel_arch_of(xsimd::avx2) noexcept {
+  return {};
+}
+#endif
+#if XSIMD_WITH_AVX512BW
+inline xsimd::avx2 kernel_arch_of(xsimd::avx512f) noexcept {
+  return {};
+}
+inline xsimd::avx512bw kernel_arch_of(xsimd::avx512bw) noexcept {
+  return {};
+}
+#endif
+
+template <class Arch, class = void>
+struct kernel_arch {
+  using type = void;  // no SIMD kernel: quanta::ref
+};
+template <class Arch>
+struct kernel_arch<Arch, std::void_t<decltype(kernel_arch_of(Arch{}))>> {
+  using type = decltype(kernel_arch_of(Arch{}));
+};
+template <class Arch>
+using kernel_arch_t = typename kernel_arch<Arch>::type;
+
+// --- Helpers shared by every instruction set
+// ------------------------------------------------------
+
+// Hides a product from the compiler so that a following addition is never contracted into an FMA
+// (a host may build with -ffp-contract=fast; the reference rounds the product first).
+template <class K>
+inline fbatch<K> opaque(fbatch<K> v) noexcept {
+#if defined(__GNUC__)
+  auto r = v.data;
+  __asm__("" : "+v"(r));
+  return r;
+#else
+  return v;
+#endif
+}
+
+// --- SSE2 / SSE4.1
+// --------------------------------------------------------------------------------
+
+// 4 int32 lanes already inside Q's range, narrowed.
+template <class K, class Q>
+inline void store_narrow_sse(Q* dst, __m128i v) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), v);
+  } else if constexpr (sizeof(Q) == 1) {
+    const __m128i w = _mm_packs_epi32(v, v);
+    const __m128i b = std::is_signed_v<Q> ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+    const int bytes = _mm_cvtsi128_si32(b);
+    std::memcpy(dst, &bytes, 4);
+  } else if constexpr (std::is_same_v<Q, std::int16_t>) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm_packs_epi32(v, v));
+  } else {
+    // uint16 without packus_epi32: shift into int16's range, pack, shift back.
+    const __m128i bias = _mm_set1_epi32(32768);
+    const __m128i w = _mm_packs_epi32(_mm_sub_epi32(v, bias), _mm_sub_epi32(v, bias));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm_xor_si128(w, _mm_set1_epi16(-32768)));
+  }
+}
+
+template <class Q>
+inline void store_narrow(Q* dst, ibatch<xsimd::sse2> v, xsimd::sse2) noexcept {
+  store_narrow_sse<xsimd::sse2>(dst, v.data);
+}
+
+// 16 lanes in four registers: one pack tree, one store for 8-bit storage.
+template <class K, class Q>
+inline void store_narrow4_sse(Q* dst, const __m128i* v) noexcept {
+  if constexpr (sizeof(Q) == 1) {
+    const __m128i ab = _mm_packs_epi32(v[0], v[1]);
+    const __m128i cd = _mm_packs_epi32(v[2], v[3]);
+    const __m128i b = std::is_signed_v<Q> ? _mm_packs_epi16(ab, cd) : _mm_packus_epi16(ab, cd);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
+  } else if constexpr (std::is_same_v<Q, std::int16_t>) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_packs_epi32(v[0], v[1]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 8), _mm_packs_epi32(v[2], v[3]));
+  } else {
+    for (int k = 0; k < 4; ++k)
+      store_narrow_sse<K>(dst + 4 * k, v[k]);
+  }
+}
+
+template <class Q>
+inline void store_narrow4(Q* dst, const ibatch<xsimd::sse2>* v, xsimd::sse2) noexcept {
+  const __m128i r[4] = {v[0].data, v[1].data, v[2].data, v[3].data};
+  store_narrow4_sse<xsimd::sse2>(dst, r);
+}
+
+template <class K>
+inline __m128i load_widen_sse2_bytes(int bytes, bool is_signed) noexcept {
+  const __m128i b = _mm_cvtsi32_si128(bytes);
+  if (is_signed) {
+    const __m128i w = _mm_unpacklo_epi8(b, b);
+    return _mm_srai_epi32(_mm_unpacklo_epi16(w, w), 24);
+  }
+  const __m128i zero = _mm_setzero_si128();
+  return _mm_unpacklo_epi16(_mm_unpacklo_epi8(b, zero), zero);
+}
+
+template <class Q>
+inline ibatch<xsimd::sse2> load_widen(const Q* src, xsimd::sse2) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  } else if constexpr (sizeof(Q) == 1) {
+    int bytes;
+    std::memcpy(&bytes, src, 4);
+    return load_widen_sse2_bytes<xsimd::sse2>(bytes, std::is_signed_v<Q>);
+  } else {
+    const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+    if constexpr (std::is_signed_v<Q>) return _mm_srai_epi32(_mm_unpacklo_epi16(h, h), 16);
+    return _mm_unpacklo_epi16(h, _mm_setzero_si128());
+  }
+}
+
+#if XSIMD_WITH_SSE4_1
+template <class Q>
+inline void store_narrow(Q* dst, ibatch<xsimd::sse4_1> v, xsimd::sse4_1) noexcept {
+  if constexpr (std::is_same_v<Q, std::uint16_t>) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm_packus_epi32(v.data, v.data));
+  } else {
+    store_narrow_sse<xsimd::sse4_1>(dst, v.data);
+  }
+}
+
+template <class Q>
+inline void store_narrow4(Q* dst, const ibatch<xsimd::sse4_1>* v, xsimd::sse4_1) noexcept {
+  if constexpr (std::is_same_v<Q, std::uint16_t>) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_packus_epi32(v[0].data, v[1].data));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 8), _mm_packus_epi32(v[2].data, v[3].data));
+  } else {
+    const __m128i r[4] = {v[0].data, v[1].data, v[2].data, v[3].data};
+    store_narrow4_sse<xsimd::sse4_1>(dst, r);
+  }
+}
+
+template <class Q>
+inline ibatch<xsimd::sse4_1> load_widen(const Q* src, xsimd::sse4_1) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  } else if constexpr (sizeof(Q) == 1) {
+    int bytes;
+    std::memcpy(&bytes, src, 4);
+    const __m128i b = _mm_cvtsi32_si128(bytes);
+    return std::is_signed_v<Q> ? _mm_cvtepi8_epi32(b) : _mm_cvtepu8_epi32(b);
+  } else {
+    const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+    return std::is_signed_v<Q> ? _mm_cvtepi16_epi32(h) : _mm_cvtepu16_epi32(h);
+  }
+}
+#endif
+
+// --- AVX2
+// -----------------------------------------------------------------------------------------
+#if XSIMD_WITH_AVX2
+template <class Q>
+inline void store_narrow(Q* dst, ibatch<xsimd::avx2> v, xsimd::avx2) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v.data);
+    return;
+  } else {
+    const __m128i lo = _mm256_castsi256_si128(v.data);
+    const __m128i hi = _mm256_extracti128_si256(v.data, 1);
+    if constexpr (sizeof(Q) == 1) {
+      const __m128i w = _mm_packs_epi32(lo, hi);
+      const __m128i b = std::is_signed_v<Q> ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), b);
+    } else {
+      const __m128i w = std::is_signed_v<Q> ? _mm_packs_epi32(lo, hi) : _mm_packus_epi32(lo, hi);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), w);
+    }
+  }
+}
+
+// 256-bit packs work within 128-bit lanes; one permute puts the lanes back in order.
+template <class Q>
+inline void store_narrow4(Q* dst, const ibatch<xsimd::avx2>* v, xsimd::avx2) noexcept {
+  if constexpr (sizeof(Q) == 1) {
+    const __m256i ab = _mm256_packs_epi32(v[0].data, v[1].data);
+    const __m256i cd = _mm256_packs_epi32(v[2].data, v[3].data);
+    const __m256i b =
+        std::is_signed_v<Q> ? _mm256_packs_epi16(ab, cd) : _mm256_packus_epi16(ab, cd);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permutevar8x32_epi32(b, order));
+  } else if constexpr (sizeof(Q) == 2) {
+    for (int k = 0; k < 4; k += 2) {
+      const __m256i w = std::is_signed_v<Q> ? _mm256_packs_epi32(v[k].data, v[k + 1].data)
+                                            : _mm256_packus_epi32(v[k].data, v[k + 1].data);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8 * k),
+                          _mm256_permute4x64_epi64(w, 0xD8));
+    }
+  } else {
+    for (int k = 0; k < 4; ++k)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8 * k), v[k].data);
+  }
+}
+
+template <class Q>
+inline ibatch<xsimd::avx2> load_widen(const Q* src, xsimd::avx2) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+  } else if constexpr (sizeof(Q) == 1) {
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+    return std::is_signed_v<Q> ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    return std::is_signed_v<Q> ? _mm256_cvtepi16_epi32(h) : _mm256_cvtepu16_epi32(h);
+  }
+}
+
+#endif
+
+// --- AVX-512 (F, BW) ----------------------------------------------------------------------------
+#if XSIMD_WITH_AVX512BW
+template <class K>
+inline __mmask16 tail_mask(std::size_t count) noexcept {
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+template <class Q>
+inline void store_narrow(Q* dst, ibatch<xsimd::avx512bw> v, xsimd::avx512bw) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    _mm512_storeu_si512(dst, v.data);
+  } else if constexpr (sizeof(Q) == 1) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi32_epi8(v.data));
+  } else {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(v.data));
+  }
+}
+
+template <class Q>
+inline void store_narrow4(Q* dst, const ibatch<xsimd::avx512bw>* v, xsimd::avx512bw) noexcept {
+  if constexpr (sizeof(Q) == 1) {
+    const __m512i ab = _mm512_packs_epi32(v[0].data, v[1].data);
+    const __m512i cd = _mm512_packs_epi32(v[2].data, v[3].data);
+    const __m512i b =
+        std::is_signed_v<Q> ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_storeu_si512(dst, _mm512_permutexvar_epi32(order, b));
+  } else if constexpr (sizeof(Q) == 2) {
+    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    for (int k = 0; k < 4; k += 2) {
+      const __m512i w = std::is_signed_v<Q> ? _mm512_packs_epi32(v[k].data, v[k + 1].data)
+                                            : _mm512_packus_epi32(v[k].data, v[k + 1].data);
+      _mm512_storeu_si512(dst + 16 * k, _mm512_permutexvar_epi64(order, w));
+    }
+  } else {
+    for (int k = 0; k < 4; ++k)
+      _mm512_storeu_si512(dst + 16 * k, v[k].data);
+  }
+}
+
+template <class Q>
+inline ibatch<xsimd::avx512bw> load_widen(const Q* src, xsimd::avx512bw) noexcept {
+  if constexpr (std::is_same_v<Q, std::int32_t>) {
+    return _mm512_loadu_si512(src);
+  } else if constexpr (sizeof(Q) == 1) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    return std::is_signed_v<Q> ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+  } else {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+    return std::is_signed_v<Q> ? _mm512_cvtepi16_epi32(h) : _mm512_cvtepu16_epi32(h);
+  }
+}
+
+#endif
+
+// --- Tails: masked loads and stores on AVX-512, a small buffer elsewhere
+// ---------------------------
+
+template <class K>
+constexpr bool has_masked_memory() noexcept {
+#if XSIMD_WITH_AVX512BW
+  return std::is_same_v<K, xsimd::avx512bw>;
+#else
+  return false;
+#endif
+}
+
+template <class Q, class K>
+inline void store_narrow_partial(Q* dst, ibatch<K> v, std::size_t count, K) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (has_masked_memory<K>()) {
+    const __mmask16 m = tail_mask<K>(count);
+    if constexpr (std::is_same_v<Q, std::int32_t>) {
+      _mm512_mask_storeu_epi32(dst, m, v.data);
+    } else if constexpr (sizeof(Q) == 1) {
+      _mm512_mask_cvtepi32_storeu_epi8(dst, m, v.data);
+    } else {
+      _mm512_mask_cvtepi32_storeu_epi16(dst, m, v.data);
+    }
+    return;
+  }
+#endif
+  Q buffer[ibatch<K>::size];
+  store_narrow(buffer, v, K{});
+  std::memcpy(dst, buffer, count * sizeof(Q));
+}
+
+template <class Q, class K>
+inline ibatch<K> load_widen_partial(const Q* src, std::size_t count, K) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (has_masked_memory<K>()) {
+    const __mmask16 m = tail_mask<K>(count);
+    if constexpr (std::is_same_v<Q, std::int32_t>) {
+      return _mm512_maskz_loadu_epi32(m, src);
+    } else if constexpr (sizeof(Q) == 1) {
+      const __m128i b = _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(m, src));
+      return std::is_signed_v<Q> ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+    } else {
+      const __m256i h = _mm512_castsi512_si256(_mm512_maskz_loadu_epi16(m, src));
+      return std::is_signed_v<Q> ? _mm512_cvtepi16_epi32(h) : _mm512_cvtepu16_epi32(h);
+    }
+  }
+#endif
+  Q buffer[ibatch<K>::size] = {};
+  std::memcpy(buffer, src, count * sizeof(Q));
+  return load_widen(buffer, K{});
+}
+
+template <class K>
+inline fbatch<K> load_partial(const float* src, std::size_t count, K) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (has_masked_memory<K>()) return _mm512_maskz_loadu_ps(tail_mask<K>(count), src);
+#endif
+  alignas(64) float buffer[fbatch<K>::size] = {};
+  std::memcpy(buffer, src, count * sizeof(float));
+  return fbatch<K>::load_aligned(buffer);
+}
+
+template <class K>
+inline void store_partial(float* dst, fbatch<K> v, std::size_t count, K) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (has_masked_memory<K>()) {
+    _mm512_mask_storeu_ps(dst, tail_mask<K>(count), v.data);
+    return;
+  }
+#endif
+  alignas(64) float buffer[fbatch<K>::size];
+  v.store_aligned(buffer);
+  std::memcpy(dst, buffer, count * sizeof(float));
+}
+
+// Round to nearest, ties to even: the conversion in the default floating-point environment.
+template <class K>
+inline ibatch<K> round_even(fbatch<K> v) noexcept {
+  if constexpr (sizeof(v.data) == 16) return _mm_cvtps_epi32(v.data);
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(v.data) == 32)
+    return _mm256_cvtps_epi32(v.data);
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_cvtps_epi32(v.data);
+#endif
+}
+
+// min/max(a, b) instructions return b when either is NaN: with the accumulator second, a NaN
+// element is skipped (xsimd::min does not promise an operand order).
+template <class K>
+inline fbatch<K> min_skip_nan(fbatch<K> acc, fbatch<K> x) noexcept {
+  if constexpr (sizeof(x.data) == 16) return _mm_min_ps(x.data, acc.data);
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(x.data) == 32)
+    return _mm256_min_ps(x.data, acc.data);
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_min_ps(x.data, acc.data);
+#endif
+}
+
+template <class K>
+inline fbatch<K> max_skip_nan(fbatch<K> acc, fbatch<K> x) noexcept {
+  if constexpr (sizeof(x.data) == 16) return _mm_max_ps(x.data, acc.data);
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(x.data) == 32)
+    return _mm256_max_ps(x.data, acc.data);
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_max_ps(x.data, acc.data);
+#endif
+}
+
+}  // namespace quanta::detail::simd
+#endif

@@ -755,29 +755,28 @@ inline void read_section(const char* function, const nlohmann::json& section, bo
 inline void check_tensor_for_write(const char* function, const char* section,
                                    const std::string& name, const io::tensor_encoding& t,
                                    io::encodings_version version) {
-  const auto where = [&] { return message(section, ": ", name.empty() ? "\"\"" : name); };
   if (name.empty())
     QUANTA_THROW(function, ": ", section, ": a tensor name is empty; expected a name");
-  const char* v = io::to_string(version);
+  const std::string label = message(section, ": ", name);
   switch (t.kind) {
     case io::tensor_kind::float_tensor:
       if (t.bitwidth != 16 && t.bitwidth != 32) {
-        QUANTA_THROW(function, ": ", where(), ": bitwidth is ", t.bitwidth,
+        QUANTA_THROW(function, ": ", label, ": bitwidth is ", t.bitwidth,
                      "; expected 16 or 32 for a float tensor");
       }
       if (version == io::encodings_version::v2_0_0) {
-        QUANTA_THROW(function, ": ", where(),
+        QUANTA_THROW(function, ": ", label,
                      ": is a float tensor, which 2.0.0 files cannot hold (AIMET leaves them out); "
                      "expected version 0.6.1 or 1.0.0, or the tensor left out of the map");
       }
       return;
     case io::tensor_kind::bitwidth_only:
       if (!valid_int_bitwidth(t.bitwidth)) {
-        QUANTA_THROW(function, ": ", where(), ": bitwidth is ", t.bitwidth,
+        QUANTA_THROW(function, ": ", label, ": bitwidth is ", t.bitwidth,
                      "; expected 2..16, or 32");
       }
       if (version == io::encodings_version::v2_0_0) {
-        QUANTA_THROW(function, ": ", where(),
+        QUANTA_THROW(function, ": ", label,
                      ": has only a bitwidth, but 2.0.0 needs y_scale; expected version 0.6.1 or "
                      "1.0.0");
       }
@@ -786,9 +785,8 @@ inline void check_tensor_for_write(const char* function, const char* section,
       break;
   }
   if (t.encodings.empty()) {
-    QUANTA_THROW(function, ": ", where(), ": encodings is empty; expected at least one encoding");
+    QUANTA_THROW(function, ": ", label, ": encodings is empty; expected at least one encoding");
   }
-  const std::string label = where();
   const encoding& first = t.encodings[0];
   for (std::size_t k = 0; k < t.encodings.size(); ++k) {
     const encoding& e = t.encodings[k];
@@ -830,8 +828,8 @@ inline void check_tensor_for_write(const char* function, const char* section,
   if (version == io::encodings_version::v2_0_0 && t.layout != io::granularity::per_tensor &&
       !t.axis) {
     QUANTA_THROW(function, ": ", label, ": axis is unset; expected the ",
-                 t.layout == io::granularity::per_block ? "blocked" : "channel", " axis (", v,
-                 " files need it)");
+                 t.layout == io::granularity::per_block ? "blocked" : "channel",
+                 " axis (2.0.0 files need it)");
   }
 }
 

@@ -1,0 +1,473 @@
+// quanta: post-training quantization math. Licensed under the Apache License 2.0.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "quanta/config.hpp"
+#include "quanta/detail/affine.hpp"
+#include "quanta/detail/quantize_kernels.hpp"
+#include "quanta/encoding.hpp"
+#include "quanta/ref/pack.hpp"
+
+#if QUANTA_SIMD && (XSIMD_WITH_SSE2 || XSIMD_WITH_AVX2 || XSIMD_WITH_AVX512BW)
+#include <immintrin.h>
+#endif
+
+// Packing kernels, one instantiation per instruction set (Arch). No validation: callers pass
+// sizes that match and `bits` 2 or 4. Each equals quanta::ref bit for bit.
+namespace quanta::detail {
+
+// Which byte-shuffling code an Arch uses. xsimd 8.1 has no in-order narrowing of 16-bit lanes to
+// bytes and its zip_lo / zip_hi interleave within 128-bit lanes only, so those two steps are
+// written with intrinsics; everything else is xsimd. Instruction sets without a byte path here
+// (AVX without AVX2, NEON, the scalar build) use the reference loops.
+enum class byte_isa { scalar, sse2, avx2, avx512bw };
+
+template <class Arch>
+constexpr byte_isa byte_isa_of() noexcept {
+#if QUANTA_SIMD
+#if XSIMD_WITH_AVX512BW
+  if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>) return byte_isa::avx512bw;
+#endif
+#if XSIMD_WITH_AVX2
+  // AVX-512F without BW has no 512-bit byte instructions, but always has AVX2.
+  if constexpr (std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512f, Arch>) {
+    return byte_isa::avx2;
+  }
+#endif
+#if XSIMD_WITH_SSE2
+  if constexpr (std::is_base_of_v<xsimd::sse2, Arch> || std::is_base_of_v<xsimd::avx, Arch>) {
+    return byte_isa::sse2;
+  }
+#endif
+#endif
+  return byte_isa::scalar;
+}
+
+template <byte_isa>
+struct byte_lanes;
+
+#if QUANTA_SIMD && XSIMD_WITH_SSE2
+template <>
+struct byte_lanes<byte_isa::sse2> {
+  using arch = xsimd::sse2;
+  using bytes = xsimd::batch<std::uint8_t, arch>;
+  using words = xsimd::batch<std::uint16_t, arch>;
+  // a's 16-bit lanes, then b's, each holding a value < 256, as bytes in order.
+  static bytes narrow(const words& a, const words& b) noexcept { return _mm_packus_epi16(a, b); }
+  // Reorders bytes so that interleave_lo / interleave_hi, which work within 128-bit lanes, give
+  // the whole register's low half and high half.
+  static bytes spread(const bytes& p) noexcept { return p; }
+  static bytes interleave_lo(const bytes& a, const bytes& b) noexcept {
+    return _mm_unpacklo_epi8(a, b);
+  }
+  static bytes interleave_hi(const bytes& a, const bytes& b) noexcept {
+    return _mm_unpackhi_epi8(a, b);
+  }
+};
+#endif
+
+#if QUANTA_SIMD && XSIMD_WITH_AVX2
+template <>
+struct byte_lanes<byte_isa::avx2> {
+  using arch = xsimd::avx2;
+  using bytes = xsimd::batch<std::uint8_t, arch>;
+  using words = xsimd::batch<std::uint16_t, arch>;
+  // packus works per 128-bit lane: quadwords {a0, b0, a1, b1} become {a0, a1, b0, b1}.
+  static bytes narrow(const words& a, const words& b) noexcept {
+    return _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8);
+  }
+  static bytes spread(const bytes& p) noexcept { return _mm256_permute4x64_epi64(p, 0xD8); }
+  static bytes interleave_lo(const bytes& a, const bytes& b) noexcept {
+    return _mm256_unpacklo_epi8(a, b);
+  }
+  static bytes interleave_hi(const bytes& a, const bytes& b) noexcept {
+    return _mm256_unpackhi_epi8(a, b);
+  }
+};
+#endif
+
+#if QUANTA_SIMD && XSIMD_WITH_AVX512BW
+template <>
+struct byte_lanes<byte_isa::avx512bw> {
+  using arch = xsimd::avx512bw;
+  using bytes = xsimd::batch<std::uint8_t, arch>;
+  using words = xsimd::batch<std::uint16_t, arch>;
+  // Quadwords {a0, b0, a1, b1, a2, b2, a3, b3} after packus. The zero-masking permute with a full
+  // mask is the plain permute; GCC 12's header for the plain one trips -Wuninitialized.
+  static bytes narrow(const words& a, const words& b) noexcept {
+    return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7),
+                                          _mm512_packus_epi16(a, b));
+  }
+  static bytes spread(const bytes& p) noexcept {
+    return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), p);
+  }
+  static bytes interleave_lo(const bytes& a, const bytes& b) noexcept {
+    return _mm512_unpacklo_epi8(a, b);
+  }
+  static bytes interleave_hi(const bytes& a, const bytes& b) noexcept {
+    return _mm512_unpackhi_epi8(a, b);
+  }
+};
+#endif
+
+#if QUANTA_SIMD
+// Pairs of `Bits`-bit fields (in bytes 2k and 2k+1 of a, then of b) joined into one byte each.
+template <int Bits, class L>
+typename L::bytes join_pairs(const typename L::bytes& a, const typename L::bytes& b) noexcept {
+  using words = typename L::words;
+  constexpr auto low = static_cast<std::uint16_t>((1u << Bits) - 1u);
+  constexpr auto high = static_cast<std::uint16_t>(low << Bits);
+  const auto join = [](const words& w) { return (w & low) | ((w >> (8 - Bits)) & high); };
+  return L::narrow(join(xsimd::bitwise_cast<words>(a)), join(xsimd::bitwise_cast<words>(b)));
+}
+
+// The inverse: each byte of p split into its low and high `Bits`-bit fields, in order, as two
+// batches of bytes.
+template <int Bits, class L>
+void split_pairs(const typename L::bytes& p, typename L::bytes& first,
+                 typename L::bytes& second) noexcept {
+  using bytes = typename L::bytes;
+  using words = typename L::words;
+  constexpr auto mask = static_cast<std::uint16_t>(((1u << Bits) - 1u) * 0x0101u);
+  const words w = xsimd::bitwise_cast<words>(L::spread(p));
+  const auto lo = xsimd::bitwise_cast<bytes>(w & mask);
+  const auto hi = xsimd::bitwise_cast<bytes>((w >> Bits) & mask);
+  first = L::interleave_lo(lo, hi);
+  second = L::interleave_hi(lo, hi);
+}
+
+// Sign extension from `bits` bits, in 8-bit arithmetic: (x ^ sign) - sign.
+template <class Bytes>
+Bytes sign_extend(const Bytes& x, int bits) noexcept {
+  const auto sign = static_cast<std::uint8_t>(1u << (bits - 1));
+  return (x ^ sign) - sign;
+}
+#endif
+
+template <class T>
+const std::uint8_t* as_bytes(const T* p) noexcept {
+  static_assert(sizeof(T) == 1);
+  return reinterpret_cast<const std::uint8_t*>(p);
+}
+template <class T>
+std::uint8_t* as_bytes(T* p) noexcept {
+  static_assert(sizeof(T) == 1);
+  return reinterpret_cast<std::uint8_t*>(p);
+}
+
+// v[0..n) into packed_bytes(n, bits) bytes. T is std::int8_t or std::uint8_t.
+template <class Arch, class T>
+void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexcept {
+  QUANTA_ASSERT(bits == 2 || bits == 4);
+  std::size_t i = 0;
+  std::size_t o = 0;
+#if QUANTA_SIMD
+  constexpr byte_isa isa = byte_isa_of<Arch>();
+  if constexpr (isa != byte_isa::scalar) {
+    using L = byte_lanes<isa>;
+    using bytes = typename L::bytes;
+    constexpr std::size_t w = bytes::size;
+    const std::uint8_t* in = as_bytes(v);
+    if (bits == 4) {
+      for (; i + 2 * w <= n; i += 2 * w, o += w) {
+        const bytes a = bytes::load_unaligned(in + i);
+        const bytes b = bytes::load_unaligned(in + i + w);
+        join_pairs<4, L>(a, b).store_unaligned(packed + o);
+      }
+    } else {
+      for (; i + 4 * w <= n; i += 4 * w, o += w) {
+        const bytes a = bytes::load_unaligned(in + i);
+        const bytes b = bytes::load_unaligned(in + i + w);
+        const bytes c = bytes::load_unaligned(in + i + 2 * w);
+        const bytes d = bytes::load_unaligned(in + i + 3 * w);
+        join_pairs<4, L>(join_pairs<2, L>(a, b), join_pairs<2, L>(c, d))
+            .store_unaligned(packed + o);
+      }
+    }
+  }
+#endif
+  ref::pack(span<const T>(v + i, n - i), bits,
+            span<std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)));
+}
+
+// packed_bytes(n, bits) bytes into v[0..n); signed T sign-extends.
+template <class Arch, class T>
+void unpack_codes(const std::uint8_t* packed, std::size_t n, int bits, T* v) noexcept {
+  QUANTA_ASSERT(bits == 2 || bits == 4);
+  std::size_t i = 0;
+  std::size_t o = 0;
+#if QUANTA_SIMD
+  constexpr byte_isa isa = byte_isa_of<Arch>();
+  if constexpr (isa != byte_isa::scalar) {
+    using L = byte_lanes<isa>;
+    using bytes = typename L::bytes;
+    constexpr std::size_t w = bytes::size;
+    std::uint8_t* out = as_bytes(v);
+    const auto finish = [bits](const bytes& x) {
+      if constexpr (std::is_signed_v<T>) return sign_extend(x, bits);
+      return x;
+    };
+    bytes first, second;
+    if (bits == 4) {
+      for (; i + 2 * w <= n; i += 2 * w, o += w) {
+        split_pairs<4, L>(bytes::load_unaligned(packed + o), first, second);
+        finish(first).store_unaligned(out + i);
+        finish(second).store_unaligned(out + i + w);
+      }
+    } else {
+      bytes third, fourth;
+      for (; i + 4 * w <= n; i += 4 * w, o += w) {
+        split_pairs<4, L>(bytes::load_unaligned(packed + o), first, second);
+        split_pairs<2, L>(second, third, fourth);
+        split_pairs<2, L>(first, first, second);
+        finish(first).store_unaligned(out + i);
+        finish(second).store_unaligned(out + i + w);
+        finish(third).store_unaligned(out + i + 2 * w);
+        finish(fourth).store_unaligned(out + i + 3 * w);
+      }
+    }
+  }
+#endif
+  ref::unpack(span<const std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)), bits,
+              span<T>(v + i, n - i));
+}
+
+// Whether every v[i] lies in the range of a `bits`-bit T: all bits above the field are zero once
+// signed values are shifted up by half the range.
+template <class Arch, class T>
+bool codes_fit(const T* v, std::size_t n, int bits) noexcept {
+  const unsigned bias = std::is_signed_v<T> ? (1u << (bits - 1)) : 0u;
+  const auto outside = static_cast<std::uint8_t>(~((1u << bits) - 1u));
+  const std::uint8_t* in = as_bytes(v);
+  std::size_t i = 0;
+  std::uint8_t seen = 0;
+#if QUANTA_SIMD
+  if constexpr (byte_isa_of<Arch>() != byte_isa::scalar) {
+    using bytes = typename byte_lanes<byte_isa_of<Arch>()>::bytes;
+    constexpr std::size_t w = bytes::size;
+    bytes any(std::uint8_t{0});
+    const bytes shift(static_cast<std::uint8_t>(bias));
+    for (; i + w <= n; i += w)
+      any = any | ((bytes::load_unaligned(in + i) + shift) & outside);
+    if (xsimd::any(any != bytes(std::uint8_t{0}))) return false;
+  }
+#endif
+  for (; i < n; ++i)
+    seen = static_cast<std::uint8_t>(seen | ((in[i] + bias) & outside));
+  return seen == 0;
+}
+
+// --- Fused quantize + pack ----------------------------------------------------------------------
+// The quantized codes pass through a stack buffer of pack_chunk values, small enough for L1, so the
+// unpacked tensor never exists. A multiple of every batch's 4 * size, so only a tensor's last chunk
+// has a scalar tail.
+inline constexpr std::size_t pack_chunk = 512;
+
+// Calls fill(start, count, codes) to quantize elements [start, start + count) of an n-element
+// tensor into codes, then packs them.
+template <class Arch, class Q, class Fill>
+void quantize_pack_stream(std::size_t n, int bits, std::uint8_t* packed, Fill fill) noexcept {
+  alignas(64) Q codes[pack_chunk];
+  const std::size_t per_byte = ref::values_per_byte(bits);
+  for (std::size_t start = 0; start < n; start += pack_chunk) {
+    const std::size_t count = std::min(pack_chunk, n - start);
+    fill(start, count, codes);
+    pack_codes<Arch>(codes, count, bits, packed + start / per_byte);
+  }
+}
+
+// Unpacks elements [start, start + count) and calls drain(start, count, codes) to dequantize them.
+template <class Arch, class Q, class Drain>
+void unpack_dequantize_stream(const std::uint8_t* packed, std::size_t n, int bits,
+                              Drain drain) noexcept {
+  alignas(64) Q codes[pack_chunk];
+  const std::size_t per_byte = ref::values_per_byte(bits);
+  for (std::size_t start = 0; start < n; start += pack_chunk) {
+    const std::size_t count = std::min(pack_chunk, n - start);
+    unpack_codes<Arch>(packed + start / per_byte, count, bits, codes);
+    drain(start, count, codes);
+  }
+}
+
+// Elements [start, start + count) of a per-channel tensor, cut into pieces that one kernel call
+// handles: one(k, len, params) for len elements under one encoding, many(k, layout, params, n) for
+// whole runs of several encodings (a layout of its own, whose encodings start at params).
+template <class One, class Many>
+void for_each_piece(const channel_layout& l, const affine_params* params, std::size_t start,
+                    std::size_t count, One one, Many many) noexcept {
+  const std::size_t end = start + count;
+  for (std::size_t k = start; k < end;) {
+    const std::size_t run = k / l.inner;
+    const std::size_t i = k % l.inner;
+    const std::size_t c = run % l.channels;
+    const std::size_t runs = std::min((end - k) / l.inner, l.channels - c);
+    if (i != 0 || runs <= 1) {
+      const std::size_t len = std::min(l.inner - i, end - k);
+      one(k, len, params[c]);
+      k += len;
+    } else {
+      many(k, channel_layout{1, runs, l.inner}, params + c, runs);
+      k += runs * l.inner;
+    }
+  }
+}
+
+template <class One, class Many>
+void for_each_piece(const block_layout& l, const affine_params* params, std::size_t start,
+                    std::size_t count, One one, Many many) noexcept {
+  const std::size_t end = start + count;
+  const std::size_t blocks = l.blocks();
+  const std::size_t bs = l.block_size;
+  for (std::size_t k = start; k < end;) {
+    const std::size_t run = k / l.inner;
+    const std::size_t i = k % l.inner;
+    const std::size_t c = run % l.channels;
+    const std::size_t o = run / l.channels;
+    // The encodings of (o, block of c, i) for i = 0..inner-1.
+    const affine_params* row = params + (o * blocks + c / bs) * l.inner;
+    if (i != 0 || end - k < l.inner) {
+      // Part of one (o, c) run: each element has an encoding of its own.
+      const std::size_t len = std::min(l.inner - i, end - k);
+      if (len == 1) {
+        one(k, 1, row[i]);
+      } else {
+        many(k, channel_layout{1, len, 1}, row + i, len);
+      }
+      k += len;
+      continue;
+    }
+    std::size_t runs = std::min((end - k) / l.inner, l.channels - c);
+    if (c % bs != 0) runs = std::min(runs, bs - c % bs);  // up to the next block boundary
+    if (l.inner == 1 && c % bs + runs <= bs) {
+      one(k, runs, row[0]);
+    } else {
+      // Starts at c: a block boundary, or a partial block that the sub-layout sees as block 0.
+      const block_layout sub{1, runs, l.inner, bs};
+      many(k, sub, row, sub.encoding_count());
+    }
+    k += runs * l.inner;
+  }
+}
+
+template <class Arch, class Q, class Layout>
+void quantize_pack_layout(const float* x, const Layout& layout, const affine_params* params,
+                          int bits, std::uint8_t* packed) noexcept {
+  quantize_pack_stream<Arch, Q>(
+      layout.size(), bits, packed, [&](std::size_t start, std::size_t count, Q* codes) {
+        for_each_piece(
+            layout, params, start, count,
+            [&](std::size_t k, std::size_t len, const affine_params& p) {
+              quantize_tensor<Arch>(x + k, len, p, codes + (k - start));
+            },
+            [&](std::size_t k, const auto& sub, const affine_params* p, std::size_t np) {
+              quantize_channels<Arch>(x + k, sub, p, np, codes + (k - start));
+            });
+      });
+}
+
+template <class Arch, class Q, class Layout>
+void unpack_dequantize_layout(const std::uint8_t* packed, const Layout& layout,
+                              const affine_params* params, int bits, float* x) noexcept {
+  unpack_dequantize_stream<Arch, Q>(
+      packed, layout.size(), bits, [&](std::size_t start, std::size_t count, const Q* codes) {
+        for_each_piece(
+            layout, params, start, count,
+            [&](std::size_t k, std::size_t len, const affine_params& p) {
+              dequantize_tensor<Arch>(codes + (k - start), len, p, x + k);
+            },
+            [&](std::size_t k, const auto& sub, const affine_params* p, std::size_t np) {
+              dequantize_channels<Arch>(codes + (k - start), sub, p, np, x + k);
+            });
+      });
+}
+
+// Per-row packing: row r of `cols` values starts on a new byte and uses params[r] (or params[0]
+// when every row shares one encoding).
+template <class Arch, class Q>
+void quantize_pack_rows(const float* x, std::size_t rows, std::size_t cols,
+                        const affine_params* params, bool per_row, int bits,
+                        std::uint8_t* packed) noexcept {
+  const std::size_t row_bytes = ref::packed_bytes(cols, bits);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    const affine_params& p = params[per_row ? r : 0];
+    quantize_pack_stream<Arch, Q>(cols, bits, packed + r * row_bytes,
+                                  [&](std::size_t start, std::size_t count, Q* codes) {
+                                    quantize_tensor<Arch>(xr + start, count, p, codes);
+                                  });
+  }
+}
+
+template <class Arch, class Q>
+void unpack_dequantize_rows(const std::uint8_t* packed, std::size_t rows, std::size_t cols,
+                            const affine_params* params, bool per_row, int bits,
+                            float* x) noexcept {
+  const std::size_t row_bytes = ref::packed_bytes(cols, bits);
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* xr = x + r * cols;
+    const affine_params& p = params[per_row ? r : 0];
+    unpack_dequantize_stream<Arch, Q>(packed + r * row_bytes, cols, bits,
+                                      [&](std::size_t start, std::size_t count, const Q* codes) {
+                                        dequantize_tensor<Arch>(codes, count, p, xr + start);
+                                      });
+  }
+}
+
+// --- FBGEMM row-wise fused format
+// -----------------------------------------------------------------
+
+inline constexpr std::size_t fused_row_trailer = 4;  // binary16 scale, then binary16 bias
+
+template <class Arch>
+void quantize_fused_rows(const float* x, std::size_t rows, std::size_t cols,
+                         const ref::fused_row_params* params, int bits,
+                         std::uint8_t* fused) noexcept {
+  const std::size_t data_bytes = ref::packed_bytes(cols, bits);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    const ref::fused_row_params& p = params[r];
+    std::uint8_t* out = fused + r * (data_bytes + fused_row_trailer);
+    quantize_pack_stream<Arch, std::uint8_t>(
+        cols, bits, out, [&](std::size_t start, std::size_t count, std::uint8_t* codes) {
+          for (std::size_t j = 0; j < count; ++j)
+            codes[j] = ref::fused_row_code(xr[start + j], p, bits);
+        });
+    const std::uint8_t trailer[fused_row_trailer] = {
+        static_cast<std::uint8_t>(p.scale_bits & 0xFFu),
+        static_cast<std::uint8_t>(p.scale_bits >> 8),
+        static_cast<std::uint8_t>(p.bias_bits & 0xFFu),
+        static_cast<std::uint8_t>(p.bias_bits >> 8)};
+    std::copy(trailer, trailer + fused_row_trailer, out + data_bytes);
+  }
+}
+
+inline ref::fused_row_params read_fused_row_params(const std::uint8_t* trailer) noexcept {
+  ref::fused_row_params p;
+  p.scale_bits = static_cast<std::uint16_t>(trailer[0] | (trailer[1] << 8));
+  p.bias_bits = static_cast<std::uint16_t>(trailer[2] | (trailer[3] << 8));
+  p.scale = ref::float16_value(p.scale_bits);
+  p.bias = ref::float16_value(p.bias_bits);
+  return p;
+}
+
+template <class Arch>
+void dequantize_fused_rows(const std::uint8_t* fused, std::size_t rows, std::size_t cols, int bits,
+                           float* x) noexcept {
+  const std::size_t data_bytes = ref::packed_bytes(cols, bits);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::uint8_t* in = fused + r * (data_bytes + fused_row_trailer);
+    const ref::fused_row_params p = read_fused_row_params(in + data_bytes);
+    float* xr = x + r * cols;
+    unpack_dequantize_stream<Arch, std::uint8_t>(
+        in, cols, bits, [&](std::size_t start, std::size_t count, const std::uint8_t* codes) {
+          for (std::size_t j = 0; j < count; ++j)
+            xr[start + j] = ref::fused_row_value(codes[j], p);
+        });
+  }
+}
+
+}  // namespace quanta::detail

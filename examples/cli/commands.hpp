@@ -1,0 +1,18 @@
+// The `quanta` tool's commands. Each takes the arguments after its name and returns the exit
+// status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace quanta_cli {
+
+int run_compare(const std::vector<std::string>& args);
+int run_encode(const std::vector<std::string>& args);
+int run_inspect(const std::vector<std::string>& args);
+
+extern const char* const compare_usage;
+extern const char* const encode_usage;
+extern const char* const inspect_usage;
+
+}  // namespace quanta_cli

@@ -1,0 +1,85 @@
+// Writes the layer dumps the `quanta` tool's end-to-end tests compare: a reference run, a good
+// run, a run whose quality drops at layer2, and inputs that must be rejected.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <quanta/io/npy.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<float> noisy(const std::vector<float>& x, float noise, std::size_t seed) {
+  std::mt19937 gen(static_cast<std::uint32_t>(seed));
+  std::normal_distribution<float> dist(0.0f, noise);
+  std::vector<float> y = x;
+  for (float& v : y)
+    v += dist(gen);
+  return y;
+}
+
+void write(const fs::path& path, const std::vector<float>& x, std::vector<std::int64_t> shape) {
+  quanta::io::write_npy<float>(path.string(), x, shape);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: generate_dumps DIR\n");
+    return 2;
+  }
+  const fs::path root = argv[1];
+  for (const char* dir : {"ref", "good", "bad", "missing", "mismatch", "dtype", "raw"})
+    fs::create_directories(root / dir);
+
+  // Three layers named so that natural order (layer1, layer2, layer10) differs from byte order.
+  std::mt19937 gen(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const std::vector<std::int64_t> shape = {2, 4, 3, 3};
+  std::vector<std::vector<float>> layers(3, std::vector<float>(72));
+  for (auto& layer : layers)
+    for (float& v : layer)
+      v = dist(gen);
+  const char* names[] = {"layer1", "layer2", "layer10"};
+  for (std::size_t k = 0; k < 3; ++k) {
+    write(root / "ref" / (std::string(names[k]) + ".npy"), layers[k], shape);
+    write(root / "good" / (std::string(names[k]) + ".npy"), noisy(layers[k], 0.01f, 10u + k),
+          shape);
+    // Quality drops at layer2 and stays low.
+    write(root / "bad" / (std::string(names[k]) + ".npy"),
+          noisy(layers[k], k == 0 ? 0.01f : 0.5f, 20u + k), shape);
+  }
+  write(root / "missing" / "layer1.npy", layers[0], shape);
+  write(root / "missing" / "layer2.npy", layers[1], shape);
+  write(root / "missing" / "extra.npy", layers[2], shape);
+  write(root / "mismatch" / "layer1.npy", layers[0], {8, 9});
+  write(root / "mismatch" / "layer2.npy", layers[1], shape);
+  write(root / "mismatch" / "layer10.npy", layers[2], shape);
+  std::vector<std::int8_t> codes(72, 3);
+  quanta::io::write_npy<std::int8_t>((root / "dtype" / "layer1.npy").string(), codes, shape);
+
+  // Magik-style raw float32 dumps of the good run, and one whose size is not whole floats.
+  for (std::size_t k = 0; k < 3; ++k) {
+    const std::vector<float> y = noisy(layers[k], 0.01f, 10u + k);
+    std::ofstream out(root / "raw" / (std::string(names[k]) + ".bin"), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(y.data()),
+              static_cast<std::streamsize>(y.size() * sizeof(float)));
+  }
+  std::ofstream(root / "odd.bin", std::ios::binary) << "12345";
+
+  // A weight for encode and inspect, and a tensor identical to the reference (SQNR +inf).
+  std::vector<float> weight(4 * 3 * 3 * 3);
+  for (std::size_t i = 0; i < weight.size(); ++i)
+    weight[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i))) *
+                static_cast<float>(1 + i / 27);
+  write(root / "weight.npy", weight, {4, 3, 3, 3});
+  write(root / "same.npy", layers[0], shape);
+  return 0;
+}

@@ -219,8 +219,8 @@ scored_range best_range(const histogram& h, const encoding_options& o, const std
 }
 
 // Minimizes `cost` over ranges from the histogram: one threshold for magnitude histograms and
-// symmetric schemes, else alternating searches of the lower and upper end from the observed
-// [min, max] until neither moves (each step can only lower the cost).
+// symmetric schemes; for asymmetric value histograms, alternating searches of the lower and upper
+// end from the best threshold until neither moves (each step can only lower the cost).
 template <class Cost>
 encoding minimize_range(const histogram& h, const encoding_options& o, std::size_t start_bin,
                         Cost cost) {
@@ -230,29 +230,29 @@ encoding minimize_range(const histogram& h, const encoding_options& o, std::size
   }
   const double low = std::min(0.0, static_cast<double>(h.observed_min()));
   const double high = std::max(0.0, static_cast<double>(h.observed_max()));
-  if (symmetric) {
-    // Thresholds t stand for [-t, t] (or [0, t] without negatives): every |edge| is a candidate.
-    const double top = std::max(-low, high);
-    std::vector<double> t;
-    for (std::size_t k = 1; k < h.bins(); ++k) {
-      const double e = std::fabs(h.edge(k));
-      if (e > 0.0 && e < top) t.push_back(e);
-    }
-    t.push_back(top);
-    std::sort(t.begin(), t.end());
-    scored_range best;
-    for (double c : t) {
-      const encoding e = histogram_range_encoding(h, low < 0.0 ? -c : 0.0, c, o);
-      const double value = cost(e);
-      if (value < best.cost) best = {-c, c, e, value};
-    }
-    return best.e;
+  // Thresholds t for [-t, t] (or [0, t] without negatives), every |edge| a candidate.
+  const double top = std::max(-low, high);
+  std::vector<double> thresholds;
+  for (std::size_t k = 1; k < h.bins(); ++k) {
+    const double e = std::fabs(h.edge(k));
+    if (e > 0.0 && e < top) thresholds.push_back(e);
   }
+  thresholds.push_back(top);
+  std::sort(thresholds.begin(), thresholds.end());
   scored_range current;
-  current.lo = low;
-  current.hi = high;
-  current.e = histogram_range_encoding(h, low, high, o);
-  current.cost = cost(current.e);
+  for (double c : thresholds) {
+    const double lo = std::max(low, -c);
+    const double hi = std::min(high, c);
+    const encoding e = histogram_range_encoding(h, lo, hi, o);
+    const double value = cost(e);
+    if (value < current.cost) current = {lo, hi, e, value};
+  }
+  if (symmetric) return current.e;
+  // Asymmetric: from the best threshold (or the observed [min, max] if better), the lower and
+  // upper ends in turn until neither moves.
+  const encoding observed = histogram_range_encoding(h, low, high, o);
+  const double observed_cost = cost(observed);
+  if (observed_cost < current.cost) current = {low, high, observed, observed_cost};
   for (int round = 0; round < 64; ++round) {
     bool moved = false;
     if (low < 0.0) {

@@ -9,53 +9,25 @@
 #include "quanta/config.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/quantize_kernels.hpp"
+#include "quanta/detail/simd.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/ref/pack.hpp"
-
-#if QUANTA_SIMD && (XSIMD_WITH_SSE2 || XSIMD_WITH_AVX2 || XSIMD_WITH_AVX512BW)
-#include <immintrin.h>
-#endif
 
 // Packing kernels, one instantiation per instruction set (Arch). No validation: callers pass
 // sizes that match and `bits` 2 or 4. Each equals quanta::ref bit for bit.
 namespace quanta::detail {
 
-// Which byte-shuffling code an Arch uses. xsimd 8.1 has no in-order narrowing of 16-bit lanes to
-// bytes and its zip_lo / zip_hi interleave within 128-bit lanes only, so those two steps are
-// written with intrinsics; everything else is xsimd. Instruction sets without a byte path here
-// (AVX without AVX2, NEON, the scalar build) use the reference loops.
-enum class byte_isa { scalar, sse2, avx2, avx512bw };
-
-template <class Arch>
-constexpr byte_isa byte_isa_of() noexcept {
-#if QUANTA_SIMD
-#if XSIMD_WITH_AVX512BW
-  if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>) return byte_isa::avx512bw;
-#endif
-#if XSIMD_WITH_AVX2
-  // AVX-512F without BW has no 512-bit byte instructions, but always has AVX2.
-  if constexpr (std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512f, Arch>) {
-    return byte_isa::avx2;
-  }
-#endif
-#if XSIMD_WITH_SSE2
-  if constexpr (std::is_base_of_v<xsimd::sse2, Arch> || std::is_base_of_v<xsimd::avx, Arch>) {
-    return byte_isa::sse2;
-  }
-#endif
-#endif
-  return byte_isa::scalar;
-}
-
-template <byte_isa>
+#if QUANTA_SIMD_KERNELS
+// The two byte shuffles xsimd 8.1 lacks: narrowing 16-bit lanes to bytes in order, and
+// interleaving bytes across the whole register (its zip_lo / zip_hi stay within 128-bit lanes).
+// K is a kernel instruction set (simd::kernel_arch_t); everything else in the kernels is xsimd.
+template <class K>
 struct byte_lanes;
 
-#if QUANTA_SIMD && XSIMD_WITH_SSE2
-template <>
-struct byte_lanes<byte_isa::sse2> {
-  using arch = xsimd::sse2;
-  using bytes = xsimd::batch<std::uint8_t, arch>;
-  using words = xsimd::batch<std::uint16_t, arch>;
+template <class K>
+struct sse_byte_lanes {
+  using bytes = xsimd::batch<std::uint8_t, K>;
+  using words = xsimd::batch<std::uint16_t, K>;
   // a's 16-bit lanes, then b's, each holding a value < 256, as bytes in order.
   static bytes narrow(const words& a, const words& b) noexcept { return _mm_packus_epi16(a, b); }
   // Reorders bytes so that interleave_lo / interleave_hi, which work within 128-bit lanes, give
@@ -68,14 +40,19 @@ struct byte_lanes<byte_isa::sse2> {
     return _mm_unpackhi_epi8(a, b);
   }
 };
+
+template <>
+struct byte_lanes<xsimd::sse2> : sse_byte_lanes<xsimd::sse2> {};
+#if XSIMD_WITH_SSE4_1
+template <>
+struct byte_lanes<xsimd::sse4_1> : sse_byte_lanes<xsimd::sse4_1> {};
 #endif
 
-#if QUANTA_SIMD && XSIMD_WITH_AVX2
+#if XSIMD_WITH_AVX2
 template <>
-struct byte_lanes<byte_isa::avx2> {
-  using arch = xsimd::avx2;
-  using bytes = xsimd::batch<std::uint8_t, arch>;
-  using words = xsimd::batch<std::uint16_t, arch>;
+struct byte_lanes<xsimd::avx2> {
+  using bytes = xsimd::batch<std::uint8_t, xsimd::avx2>;
+  using words = xsimd::batch<std::uint16_t, xsimd::avx2>;
   // packus works per 128-bit lane: quadwords {a0, b0, a1, b1} become {a0, a1, b0, b1}.
   static bytes narrow(const words& a, const words& b) noexcept {
     return _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8);
@@ -90,12 +67,11 @@ struct byte_lanes<byte_isa::avx2> {
 };
 #endif
 
-#if QUANTA_SIMD && XSIMD_WITH_AVX512BW
+#if XSIMD_WITH_AVX512BW
 template <>
-struct byte_lanes<byte_isa::avx512bw> {
-  using arch = xsimd::avx512bw;
-  using bytes = xsimd::batch<std::uint8_t, arch>;
-  using words = xsimd::batch<std::uint16_t, arch>;
+struct byte_lanes<xsimd::avx512bw> {
+  using bytes = xsimd::batch<std::uint8_t, xsimd::avx512bw>;
+  using words = xsimd::batch<std::uint16_t, xsimd::avx512bw>;
   // Quadwords {a0, b0, a1, b1, a2, b2, a3, b3} after packus. The zero-masking permute with a full
   // mask is the plain permute; GCC 12's header for the plain one trips -Wuninitialized.
   static bytes narrow(const words& a, const words& b) noexcept {
@@ -114,7 +90,6 @@ struct byte_lanes<byte_isa::avx512bw> {
 };
 #endif
 
-#if QUANTA_SIMD
 // Pairs of `Bits`-bit fields (in bytes 2k and 2k+1 of a, then of b) joined into one byte each.
 template <int Bits, class L>
 typename L::bytes join_pairs(const typename L::bytes& a, const typename L::bytes& b) noexcept {
@@ -165,10 +140,10 @@ void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexc
   QUANTA_ASSERT(bits == 2 || bits == 4);
   std::size_t i = 0;
   std::size_t o = 0;
-#if QUANTA_SIMD
-  constexpr byte_isa isa = byte_isa_of<Arch>();
-  if constexpr (isa != byte_isa::scalar) {
-    using L = byte_lanes<isa>;
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    using L = byte_lanes<K>;
     using bytes = typename L::bytes;
     constexpr std::size_t w = bytes::size;
     const std::uint8_t* in = as_bytes(v);
@@ -200,10 +175,10 @@ void unpack_codes(const std::uint8_t* packed, std::size_t n, int bits, T* v) noe
   QUANTA_ASSERT(bits == 2 || bits == 4);
   std::size_t i = 0;
   std::size_t o = 0;
-#if QUANTA_SIMD
-  constexpr byte_isa isa = byte_isa_of<Arch>();
-  if constexpr (isa != byte_isa::scalar) {
-    using L = byte_lanes<isa>;
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    using L = byte_lanes<K>;
     using bytes = typename L::bytes;
     constexpr std::size_t w = bytes::size;
     std::uint8_t* out = as_bytes(v);
@@ -245,9 +220,10 @@ bool codes_fit(const T* v, std::size_t n, int bits) noexcept {
   const std::uint8_t* in = as_bytes(v);
   std::size_t i = 0;
   std::uint8_t seen = 0;
-#if QUANTA_SIMD
-  if constexpr (byte_isa_of<Arch>() != byte_isa::scalar) {
-    using bytes = typename byte_lanes<byte_isa_of<Arch>()>::bytes;
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    using bytes = typename byte_lanes<K>::bytes;
     constexpr std::size_t w = bytes::size;
     bytes any(std::uint8_t{0});
     const bytes shift(static_cast<std::uint8_t>(bias));

@@ -3,18 +3,47 @@
 #include <algorithm>
 #include <cstddef>
 
+#include <quanta/calibrate/admm.hpp>
+#include <quanta/calibrate/entropy.hpp>
+#include <quanta/calibrate/histogram.hpp>
+#include <quanta/calibrate/mse.hpp>
+#include <quanta/calibrate/percentile.hpp>
+#include <quanta/calibrate/tf_enhanced.hpp>
+
 #include "arguments.hpp"
 
 namespace quanta_cli {
 
+namespace {
+
+// Symmetric grids are searched over |x| (TensorRT, ModelOpt); asymmetric grids over x itself.
+quanta::histogram histogram_of(quanta::span<const float> x,
+                               const quanta::encoding_options& options) {
+  const auto domain = options.kind == quanta::scheme::asymmetric
+                          ? quanta::histogram_domain::value
+                          : quanta::histogram_domain::magnitude;
+  quanta::histogram h(quanta::histogram::default_bins, domain, options.skip_non_finite);
+  h.observe(x);
+  return h;
+}
+
+}  // namespace
+
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> names = {"minmax"};
+  static const std::vector<std::string> names = {"minmax", "tf_enhanced", "percentile",
+                                                 "mse",    "entropy",     "admm"};
   return names;
 }
 
 quanta::encoding encode_with(const std::string& method, quanta::span<const float> x,
                              const quanta::encoding_options& options) {
   if (method == "minmax") return quanta::compute_encoding(x, options);
+  if (method == "admm") return quanta::admm_encoding(x, options);
+  if (method == "tf_enhanced")
+    return quanta::tf_enhanced_encoding(histogram_of(x, options), options);
+  if (method == "percentile") return quanta::percentile_encoding(histogram_of(x, options), options);
+  if (method == "mse") return quanta::mse_encoding(histogram_of(x, options), options);
+  if (method == "entropy") return quanta::entropy_encoding(histogram_of(x, options), options);
   std::string list;
   for (const std::string& n : method_names())
     list += (list.empty() ? "" : ", ") + n;

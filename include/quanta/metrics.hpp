@@ -160,60 +160,72 @@ std::vector<error_stats> measure_error_per_channel(span<const float> ref, span<c
                                                  layout.channels, layout.inner);
 }
 
+namespace detail {
+
+// One metric of one comparison: validate, measure, read.
+template <class Arch, class Metric>
+double measure_metric(const char* function, span<const float> ref, span<const float> test,
+                      Metric metric) {
+  check_pair(function, ref, test);
+  return metric(measure_error<Arch>(ref.data(), test.data(), ref.size()));
+}
+
+}  // namespace detail
+
 template <class Arch = default_arch>
 double cosine_similarity(span<const float> ref, span<const float> test) {
-  detail::check_pair("cosine_similarity", ref, test);
-  return cosine_similarity(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("cosine_similarity", ref, test,
+                                      [](const error_stats& s) { return cosine_similarity(s); });
 }
 
 template <class Arch = default_arch>
 double sqnr_db(span<const float> ref, span<const float> test,
                sqnr_convention convention = sqnr_convention::standard) {
-  detail::check_pair("sqnr_db", ref, test);
-  return sqnr_db(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()), convention);
+  return detail::measure_metric<Arch>("sqnr_db", ref, test,
+                                      [=](const error_stats& s) { return sqnr_db(s, convention); });
 }
 
 template <class Arch = default_arch>
 double mse(span<const float> ref, span<const float> test) {
-  detail::check_pair("mse", ref, test);
-  return mse(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("mse", ref, test,
+                                      [](const error_stats& s) { return mse(s); });
 }
 
 template <class Arch = default_arch>
 double mae(span<const float> ref, span<const float> test) {
-  detail::check_pair("mae", ref, test);
-  return mae(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("mae", ref, test,
+                                      [](const error_stats& s) { return mae(s); });
 }
 
 template <class Arch = default_arch>
 double max_abs_error(span<const float> ref, span<const float> test) {
-  detail::check_pair("max_abs_error", ref, test);
-  return max_abs_error(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("max_abs_error", ref, test,
+                                      [](const error_stats& s) { return max_abs_error(s); });
 }
 
 template <class Arch = default_arch>
 double relative_l2(span<const float> ref, span<const float> test) {
-  detail::check_pair("relative_l2", ref, test);
-  return relative_l2(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("relative_l2", ref, test,
+                                      [](const error_stats& s) { return relative_l2(s); });
 }
 
 template <class Arch = default_arch>
 double euclidean_distance(span<const float> ref, span<const float> test) {
-  detail::check_pair("euclidean_distance", ref, test);
-  return euclidean_distance(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("euclidean_distance", ref, test,
+                                      [](const error_stats& s) { return euclidean_distance(s); });
 }
 
 template <class Arch = default_arch>
 double psnr_db(span<const float> ref, span<const float> test) {
-  detail::check_pair("psnr_db", ref, test);
-  return psnr_db(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()));
+  return detail::measure_metric<Arch>("psnr_db", ref, test,
+                                      [](const error_stats& s) { return psnr_db(s); });
 }
 
 template <class Arch = default_arch>
 double psnr_db(span<const float> ref, span<const float> test, double peak) {
-  detail::check_pair("psnr_db", ref, test);
   detail::check_peak("psnr_db", peak);
-  return psnr_db(detail::measure_error<Arch>(ref.data(), test.data(), ref.size()), peak);
+  return detail::measure_metric<Arch>("psnr_db", ref, test,
+                                      [=](const error_stats& s) { return psnr_db(s, peak); });
 }
 
 // ---------------------------------------------------------------------------------------------

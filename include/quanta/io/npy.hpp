@@ -25,25 +25,35 @@
 // files are written in the host's. Needs only the standard library and Eigen::half.
 namespace quanta::io {
 
+// The order of npy_array::storage.
 enum class npy_dtype { float32, float16, int8, uint8, int16, int32 };
+
+}  // namespace quanta::io
+
+namespace quanta::detail {
+
+struct npy_type_info {
+  const char* name;  // NumPy's
+  char kind;         // 'f', 'i', 'u'
+  std::size_t bytes;
+};
+
+// Indexed by io::npy_dtype.
+inline constexpr npy_type_info npy_types[] = {{"float32", 'f', 4}, {"float16", 'f', 2},
+                                              {"int8", 'i', 1},    {"uint8", 'u', 1},
+                                              {"int16", 'i', 2},   {"int32", 'i', 4}};
+
+inline const npy_type_info& npy_info(io::npy_dtype t) noexcept {
+  return npy_types[static_cast<std::size_t>(t)];
+}
+
+}  // namespace quanta::detail
+
+namespace quanta::io {
 
 // NumPy's name of the dtype ("float32", ...).
 inline const char* npy_dtype_name(npy_dtype t) noexcept {
-  switch (t) {
-    case npy_dtype::float32:
-      return "float32";
-    case npy_dtype::float16:
-      return "float16";
-    case npy_dtype::int8:
-      return "int8";
-    case npy_dtype::uint8:
-      return "uint8";
-    case npy_dtype::int16:
-      return "int16";
-    case npy_dtype::int32:
-      return "int32";
-  }
-  return "?";
+  return detail::npy_info(t).name;
 }
 
 // A tensor read from or written to a .npy file. values holds one of the six element types; its
@@ -94,32 +104,9 @@ inline bool host_is_little_endian() noexcept {
   return first == 1;
 }
 
-struct npy_type_info {
-  char kind;  // 'f', 'i', 'u'
-  std::size_t bytes;
-};
-
-inline npy_type_info npy_info(io::npy_dtype t) noexcept {
-  switch (t) {
-    case io::npy_dtype::float32:
-      return {'f', 4};
-    case io::npy_dtype::float16:
-      return {'f', 2};
-    case io::npy_dtype::int8:
-      return {'i', 1};
-    case io::npy_dtype::uint8:
-      return {'u', 1};
-    case io::npy_dtype::int16:
-      return {'i', 2};
-    case io::npy_dtype::int32:
-      return {'i', 4};
-  }
-  return {'?', 0};
-}
-
 // The descr NumPy writes for the dtype on this host: "<f4", "|i1", ...
 inline std::string npy_descr(io::npy_dtype t) {
-  const npy_type_info info = npy_info(t);
+  const npy_type_info& info = npy_info(t);
   const char order = info.bytes == 1 ? '|' : (host_is_little_endian() ? '<' : '>');
   return std::string(1, order) + info.kind + std::to_string(info.bytes);
 }
@@ -217,14 +204,12 @@ inline io::npy_dtype npy_dtype_from_descr(const char* function, const std::strin
   if (valid_form) {
     const char kind = descr[1];
     const std::size_t bytes = static_cast<std::size_t>(descr[2] - '0');
-    for (const io::npy_dtype t :
-         {io::npy_dtype::float32, io::npy_dtype::float16, io::npy_dtype::int8, io::npy_dtype::uint8,
-          io::npy_dtype::int16, io::npy_dtype::int32}) {
-      const npy_type_info info = npy_info(t);
+    for (std::size_t k = 0; k < std::size(npy_types); ++k) {
+      const npy_type_info& info = npy_types[k];
       if (info.kind != kind || info.bytes != bytes) continue;
       const bool little = descr[0] == '<' || (descr[0] != '>' && host_is_little_endian());
       swap_bytes = bytes > 1 && little != host_is_little_endian();
-      return t;
+      return static_cast<io::npy_dtype>(k);
     }
   }
   QUANTA_THROW(function, ": \"", source, "\" has dtype '", descr,
@@ -246,6 +231,20 @@ std::vector<T> npy_values(const unsigned char* data, std::size_t count, bool swa
     }
   }
   return v;
+}
+
+// Sets `values` to alternative `index` (an npy_dtype) holding `count` elements read from `data`.
+template <std::size_t I = 0>
+void assign_npy_values(io::npy_array::storage& values, std::size_t index, const unsigned char* data,
+                       std::size_t count, bool swap_bytes) {
+  if constexpr (I < std::variant_size_v<io::npy_array::storage>) {
+    if (index != I) {
+      assign_npy_values<I + 1>(values, index, data, count, swap_bytes);
+      return;
+    }
+    using T = typename std::variant_alternative_t<I, io::npy_array::storage>::value_type;
+    values = npy_values<T>(data, count, swap_bytes);
+  }
 }
 
 inline io::npy_array parse_npy(const char* function, span<const unsigned char> bytes,
@@ -300,27 +299,8 @@ inline io::npy_array parse_npy(const char* function, span<const unsigned char> b
                  data_bytes, " for shape ", shape_string(array.shape), " of ",
                  io::npy_dtype_name(dtype), " (the file is truncated)");
   }
-  const unsigned char* data = bytes.data() + data_offset;
-  switch (dtype) {
-    case io::npy_dtype::float32:
-      array.values = npy_values<float>(data, count, swap_bytes);
-      break;
-    case io::npy_dtype::float16:
-      array.values = npy_values<Eigen::half>(data, count, swap_bytes);
-      break;
-    case io::npy_dtype::int8:
-      array.values = npy_values<std::int8_t>(data, count, swap_bytes);
-      break;
-    case io::npy_dtype::uint8:
-      array.values = npy_values<std::uint8_t>(data, count, swap_bytes);
-      break;
-    case io::npy_dtype::int16:
-      array.values = npy_values<std::int16_t>(data, count, swap_bytes);
-      break;
-    case io::npy_dtype::int32:
-      array.values = npy_values<std::int32_t>(data, count, swap_bytes);
-      break;
-  }
+  assign_npy_values(array.values, static_cast<std::size_t>(dtype), bytes.data() + data_offset,
+                    count, swap_bytes);
   return array;
 }
 

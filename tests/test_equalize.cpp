@@ -268,89 +268,77 @@ TEST_CASE("equalize_pair: conv -> linear and linear -> linear", "[equalize][cle]
 
 TEST_CASE("equalize: depthwise-separable block output unchanged", "[equalize][cle][invariance]") {
   std::mt19937 rng(3);
-  const conv_spec c1{8, 3, 1, 1};
-  const conv_spec dw{8, 8, 3, 3, true, 1};
-  const conv_spec c3{5, 8, 1, 1};
-  const std::vector<float> w1_0 = random_weights(rng, 8 * 3);
-  std::vector<float> wdw_0 = random_weights(rng, 8 * 9);
-  spread_channels(rng, wdw_0, 8, 2.0);
-  const std::vector<float> w3_0 = random_weights(rng, 5 * 8);
-  const std::vector<float> b1_0 = random_weights(rng, 8);
-  const std::vector<float> bdw_0 = random_weights(rng, 8);
+  // A copy of the block's parameters and the three layer views over it.
+  struct block_params {
+    std::vector<float> w1, b1, wdw, bdw, w3;
+    std::vector<layer_view> layers() {
+      return {{{w1, weight_layout::oihw, {8, 3, 1, 1}}, b1},
+              {{wdw, weight_layout::oihw, {8, 1, 3, 3}, 8}, bdw},
+              {{w3, weight_layout::oihw, {5, 8, 1, 1}}, {}}};
+    }
+  };
+  block_params original{random_weights(rng, 8 * 3), random_weights(rng, 8),
+                        random_weights(rng, 8 * 9), random_weights(rng, 8),
+                        random_weights(rng, 5 * 8)};
+  spread_channels(rng, original.wdw, 8, 2.0);
   const std::vector<float> b3 = random_weights(rng, 5);
   const Eigen::MatrixXd x = Eigen::MatrixXd::Random(3, 6 * 6);
-  const auto block = [&](const std::vector<float>& w1, const std::vector<float>& b1,
-                         const std::vector<float>& wdw, const std::vector<float>& bdw,
-                         const std::vector<float>& w3) {
+  const auto block = [&](const block_params& p) {
     std::int64_t h = 6, w = 6;
-    const Eigen::MatrixXd y1 = relu(conv(x, h, w, w1, b1, c1));
-    return conv(relu(conv(y1, h, w, wdw, bdw, dw)), h, w, w3, b3, c3);
+    const Eigen::MatrixXd y1 = relu(conv(x, h, w, p.w1, p.b1, {8, 3, 1, 1}));
+    const Eigen::MatrixXd y2 = relu(conv(y1, h, w, p.wdw, p.bdw, {8, 8, 3, 3, true, 1}));
+    return conv(y2, h, w, p.w3, b3, {5, 8, 1, 1});
   };
-  const Eigen::MatrixXd before = block(w1_0, b1_0, wdw_0, bdw_0, w3_0);
+  const Eigen::MatrixXd before = block(original);
+  block_params closed = original;
+  const std::vector<layer_view> c = closed.layers();
+  const auto closed_scales = quanta::equalize_depthwise_separable(c[0], c[1], c[2]);
 
   SECTION("closed form") {
-    auto w1 = w1_0, b1 = b1_0, wdw = wdw_0, bdw = bdw_0, w3 = w3_0;
-    quanta::equalize_depthwise_separable({{w1, weight_layout::oihw, {8, 3, 1, 1}}, b1},
-                                         {{wdw, weight_layout::oihw, {8, 1, 3, 3}, 8}, bdw},
-                                         {{w3, weight_layout::oihw, {5, 8, 1, 1}}, {}});
-    CHECK(max_abs(block(w1, b1, wdw, bdw, w3) - before) <= 1e-5 * max_abs(before));
-    const auto r1 = out_ranges(w1, 8);
-    const auto r2 = out_ranges(wdw, 8);
-    const auto r3 = in_ranges(w3, 5, 8);
-    for (std::size_t c = 0; c < 8; ++c) {
-      CHECK(r1[c] == Approx(r2[c]).epsilon(1e-6));
-      CHECK(r3[c] == Approx(r2[c]).epsilon(1e-6));
+    CHECK(max_abs(block(closed) - before) <= 1e-5 * max_abs(before));
+    const auto r1 = out_ranges(closed.w1, 8);
+    const auto r2 = out_ranges(closed.wdw, 8);
+    const auto r3 = in_ranges(closed.w3, 5, 8);
+    for (std::size_t k = 0; k < 8; ++k) {
+      CHECK(r1[k] == Approx(r2[k]).epsilon(1e-6));
+      CHECK(r3[k] == Approx(r2[k]).epsilon(1e-6));
     }
   }
   SECTION("chain sweeps converge to the closed form") {
-    auto w1 = w1_0, b1 = b1_0, wdw = wdw_0, bdw = bdw_0, w3 = w3_0;
-    const std::vector<layer_view> chain = {{{w1, weight_layout::oihw, {8, 3, 1, 1}}, b1},
-                                           {{wdw, weight_layout::oihw, {8, 1, 3, 3}, 8}, bdw},
-                                           {{w3, weight_layout::oihw, {5, 8, 1, 1}}, {}}};
-    const quanta::chain_equalization r = quanta::equalize_chain(chain);
+    block_params swept = original;
+    const quanta::chain_equalization r = quanta::equalize_chain(swept.layers());
     CHECK(r.converged);
     CHECK(r.sweeps > 1);
     CHECK(r.sweeps < 100);
     REQUIRE(r.scales.size() == 2);
-    CHECK(max_abs(block(w1, b1, wdw, bdw, w3) - before) <= 1e-5 * max_abs(before));
-
-    auto v1 = w1_0, c1b = b1_0, vdw = wdw_0, cdwb = bdw_0, v3 = w3_0;
-    const auto closed =
-        quanta::equalize_depthwise_separable({{v1, weight_layout::oihw, {8, 3, 1, 1}}, c1b},
-                                             {{vdw, weight_layout::oihw, {8, 1, 3, 3}, 8}, cdwb},
-                                             {{v3, weight_layout::oihw, {5, 8, 1, 1}}, {}});
-    for (std::size_t c = 0; c < 8; ++c) {
-      CHECK(r.scales[0][c] == Approx(closed.first[c]).epsilon(1e-4));
-      CHECK(r.scales[1][c] == Approx(closed.second[c]).epsilon(1e-4));
+    CHECK(max_abs(block(swept) - before) <= 1e-5 * max_abs(before));
+    for (std::size_t k = 0; k < 8; ++k) {
+      CHECK(r.scales[0][k] == Approx(closed_scales.first[k]).epsilon(1e-4));
+      CHECK(r.scales[1][k] == Approx(closed_scales.second[k]).epsilon(1e-4));
     }
-    for (std::size_t k = 0; k < w1.size(); ++k)
-      CHECK(w1[k] == Approx(v1[k]).epsilon(1e-4));
-    for (std::size_t k = 0; k < w3.size(); ++k)
-      CHECK(w3[k] == Approx(v3[k]).epsilon(1e-4));
+    for (std::size_t k = 0; k < swept.w1.size(); ++k) {
+      CHECK(swept.w1[k] == Approx(closed.w1[k]).epsilon(1e-4));
+    }
+    for (std::size_t k = 0; k < swept.w3.size(); ++k) {
+      CHECK(swept.w3[k] == Approx(closed.w3[k]).epsilon(1e-4));
+    }
   }
   SECTION("a single sweep is AIMET's pairwise pass") {
-    auto w1 = w1_0, b1 = b1_0, wdw = wdw_0, bdw = bdw_0, w3 = w3_0;
-    const std::vector<layer_view> chain = {{{w1, weight_layout::oihw, {8, 3, 1, 1}}, b1},
-                                           {{wdw, weight_layout::oihw, {8, 1, 3, 3}, 8}, bdw},
-                                           {{w3, weight_layout::oihw, {5, 8, 1, 1}}, {}}};
+    block_params swept = original;
     quanta::equalize_options once;
     once.max_sweeps = 1;
-    const quanta::chain_equalization r = quanta::equalize_chain(chain, once);
+    const quanta::chain_equalization r = quanta::equalize_chain(swept.layers(), once);
     CHECK(r.sweeps == 1);
     CHECK_FALSE(r.converged);
 
-    auto v1 = w1_0, c1b = b1_0, vdw = wdw_0, cdwb = bdw_0, v3 = w3_0;
-    const layer_view a{{v1, weight_layout::oihw, {8, 3, 1, 1}}, c1b};
-    const layer_view b{{vdw, weight_layout::oihw, {8, 1, 3, 3}, 8}, cdwb};
-    const layer_view c{{v3, weight_layout::oihw, {5, 8, 1, 1}}, {}};
-    const std::vector<float> s1 = quanta::equalize_pair(a, b);
-    const std::vector<float> s2 = quanta::equalize_pair(b, c);
-    CHECK(r.scales[0] == s1);
-    CHECK(r.scales[1] == s2);
-    CHECK(w1 == v1);
-    CHECK(wdw == vdw);
-    CHECK(w3 == v3);
-    CHECK(bdw == cdwb);
+    block_params pairwise = original;
+    const std::vector<layer_view> l = pairwise.layers();
+    CHECK(r.scales[0] == quanta::equalize_pair(l[0], l[1]));
+    CHECK(r.scales[1] == quanta::equalize_pair(l[1], l[2]));
+    CHECK(swept.w1 == pairwise.w1);
+    CHECK(swept.wdw == pairwise.wdw);
+    CHECK(swept.w3 == pairwise.w3);
+    CHECK(swept.bdw == pairwise.bdw);
   }
 }
 

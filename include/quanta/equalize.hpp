@@ -128,7 +128,7 @@ inline const char* layout_name(weight_layout layout) noexcept {
   return "?";
 }
 
-inline std::string shape_string(const std::vector<std::int64_t>& shape) {
+inline std::string weight_shape_string(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
   for (std::size_t d = 0; d < shape.size(); ++d) {
     s += (d == 0 ? "" : ", ") + std::to_string(shape[d]);
@@ -152,21 +152,21 @@ weight_geometry describe_weights(const char* function, const std::string& name,
                  "; expected oihw, hwio, hwcm or linear");
   }
   if (rank < min_rank || rank > max_rank) {
-    QUANTA_THROW(function, ": ", name, ".shape is ", shape_string(w.shape), " (rank ", rank,
+    QUANTA_THROW(function, ": ", name, ".shape is ", weight_shape_string(w.shape), " (rank ", rank,
                  "); expected rank ", min_rank, max_rank == 2 ? "" : " or more", " for layout ",
                  layout);
   }
   std::size_t count = 1;
   for (std::size_t d = 0; d < rank; ++d) {
     if (w.shape[d] < 1) {
-      QUANTA_THROW(function, ": ", name, ".shape is ", shape_string(w.shape),
+      QUANTA_THROW(function, ": ", name, ".shape is ", weight_shape_string(w.shape),
                    "; expected sizes >= 1");
     }
     count = checked_product(function, count, static_cast<std::size_t>(w.shape[d]));
   }
   if (count != w.data.size()) {
     QUANTA_THROW(function, ": ", name, ".data has ", w.data.size(), " elements but shape ",
-                 shape_string(w.shape), " describes ", count, "; expected equal sizes");
+                 weight_shape_string(w.shape), " describes ", count, "; expected equal sizes");
   }
   const auto extent = [&](std::size_t d) { return static_cast<std::size_t>(w.shape[d]); };
   weight_geometry g;
@@ -186,7 +186,7 @@ weight_geometry describe_weights(const char* function, const std::string& name,
     g.tap_stride = g.fan_in * g.out;
   } else {  // hwcm
     if (extent(rank - 1) != 1) {
-      QUANTA_THROW(function, ": ", name, ".shape is ", shape_string(w.shape),
+      QUANTA_THROW(function, ": ", name, ".shape is ", weight_shape_string(w.shape),
                    " with channel multiplier ", extent(rank - 1),
                    "; expected multiplier 1 (a multiplier > 1 is a grouped convolution)");
     }
@@ -206,7 +206,8 @@ weight_geometry describe_weights(const char* function, const std::string& name,
                          w.groups == static_cast<std::int64_t>(g.out);
   if (!depthwise) {
     QUANTA_THROW(function, ": ", name, ".groups is ", w.groups, " for shape ",
-                 shape_string(w.shape), " (", layout, ", ", g.out, " output channels, ", g.fan_in,
+                 weight_shape_string(w.shape), " (", layout, ", ", g.out, " output channels, ",
+                 g.fan_in,
                  " input channels per group); expected groups 1, or a depthwise convolution "
                  "(groups == output channels, 1 input channel per group)");
   }
@@ -445,7 +446,8 @@ inline depthwise_separable_scales equalize_depthwise_separable(const layer_view&
   if (!g2.depthwise) {
     QUANTA_THROW(function, ": depthwise.weight is not a depthwise convolution (",
                  detail::layout_name(depthwise.weight.layout), " ",
-                 detail::shape_string(depthwise.weight.shape), ", groups ", depthwise.weight.groups,
+                 detail::weight_shape_string(depthwise.weight.shape), ", groups ",
+                 depthwise.weight.groups,
                  "); expected groups == channels with one input channel per group, or hwcm");
   }
   detail::check_connection(function, "conv", g1, "depthwise", g2);

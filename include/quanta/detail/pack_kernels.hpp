@@ -241,7 +241,7 @@ bool codes_fit(const T* v, std::size_t n, int bits) noexcept {
 // The quantized codes pass through a stack buffer of pack_chunk values, small enough for L1, so the
 // unpacked tensor never exists. A multiple of every batch's 4 * size, so only a tensor's last chunk
 // has a scalar tail.
-inline constexpr std::size_t pack_chunk = 512;
+inline constexpr std::size_t pack_chunk = 2048;
 
 // Calls fill(start, count, codes) to quantize elements [start, start + count) of an n-element
 // tensor into codes, then packs them.
@@ -409,7 +409,24 @@ void quantize_fused_rows(const float* x, std::size_t rows, std::size_t cols,
     std::uint8_t* out = fused + r * (data_bytes + fused_row_trailer);
     quantize_pack_stream<Arch, std::uint8_t>(
         cols, bits, out, [&](std::size_t start, std::size_t count, std::uint8_t* codes) {
-          for (std::size_t j = 0; j < count; ++j)
+          std::size_t j = 0;
+#if QUANTA_SIMD_KERNELS
+          using K = simd::kernel_arch_t<Arch>;
+          if constexpr (!std::is_void_v<K>) {
+            // Values are finite, so clamping before the rounding conversion equals clamping
+            // after it and keeps the conversion in int32 range.
+            using floats = simd::fbatch<K>;
+            const floats bias(p.bias);
+            const floats inv_scale(p.inv_scale);
+            const floats top(static_cast<float>((1 << bits) - 1));
+            for (; j + floats::size <= count; j += floats::size) {
+              const floats t = (floats::load_unaligned(xr + start + j) - bias) * inv_scale;
+              const floats clamped = xsimd::min(xsimd::max(t, floats(0.0f)), top);
+              simd::store_narrow(codes + j, simd::round_even<K>(clamped), K{});
+            }
+          }
+#endif
+          for (; j < count; ++j)
             codes[j] = ref::fused_row_code(xr[start + j], p, bits);
         });
     const std::uint8_t trailer[fused_row_trailer] = {

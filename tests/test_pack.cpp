@@ -128,6 +128,22 @@ bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
   return true;
 }
 
+// Both fused directions on every instruction set against the two-step paths.
+template <class Layout>
+void check_fused_layout(const std::vector<float>& x, const Layout& layout,
+                        const std::vector<encoding>& e) {
+  for_each_arch([&](auto arch) {
+    using Arch = decltype(arch);
+    INFO("arch " << Arch::name());
+    bytes packed(quanta::packed_size(x.size(), 4));
+    quanta::quantize_pack_int4<Arch>(x, layout, e, packed);
+    CHECK(packed == two_step_int4(x, layout, e));
+    std::vector<float> y(x.size());
+    quanta::unpack_dequantize_int4<Arch>(packed, layout, e, y);
+    CHECK(same_floats(y, two_step_dequantize_int4(packed, layout, e, x.size())));
+  });
+}
+
 }  // namespace
 
 TEST_CASE("pack: golden bytes (ONNX order, REFERENCE.md section 3)", "[pack]") {
@@ -413,16 +429,7 @@ TEST_CASE("quantize_pack: per channel and per block", "[pack][fused]") {
     const std::vector<float> x = random_floats(layout.size(), 11);
     const std::vector<encoding> e =
         quanta::compute_encodings(x, layout, four_bit(true, scheme::symmetric));
-    for_each_arch([&](auto arch) {
-      using Arch = decltype(arch);
-      INFO("arch " << Arch::name());
-      bytes packed(quanta::packed_size(x.size(), 4));
-      quanta::quantize_pack_int4<Arch>(x, layout, e, packed);
-      CHECK(packed == two_step_int4(x, layout, e));
-      std::vector<float> y(x.size());
-      quanta::unpack_dequantize_int4<Arch>(packed, layout, e, y);
-      CHECK(same_floats(y, two_step_dequantize_int4(packed, layout, e, x.size())));
-    });
+    check_fused_layout(x, layout, e);
   }
 
   const block_layout block_cases[] = {{2, 70, 1, 32}, {3, 10, 5, 4},  {1, 1000, 1, 16},
@@ -432,16 +439,7 @@ TEST_CASE("quantize_pack: per channel and per block", "[pack][fused]") {
                          << layout.block_size);
     const std::vector<float> x = random_floats(layout.size(), 12);
     const std::vector<encoding> e = quanta::compute_block_encodings(x, layout, four_bit(true));
-    for_each_arch([&](auto arch) {
-      using Arch = decltype(arch);
-      INFO("arch " << Arch::name());
-      bytes packed(quanta::packed_size(x.size(), 4));
-      quanta::quantize_pack_int4<Arch>(x, layout, e, packed);
-      CHECK(packed == two_step_int4(x, layout, e));
-      std::vector<float> y(x.size());
-      quanta::unpack_dequantize_int4<Arch>(packed, layout, e, y);
-      CHECK(same_floats(y, two_step_dequantize_int4(packed, layout, e, x.size())));
-    });
+    check_fused_layout(x, layout, e);
   }
 }
 

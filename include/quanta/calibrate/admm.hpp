@@ -170,6 +170,18 @@ inline void check_fit_options(const char* function, const encoding_options& o) {
   }
 }
 
+// One encoding per channel from the scale `fit` gives.
+template <class Fit>
+std::vector<encoding> fitted_encodings(const char* function, span<const float> w,
+                                       const channel_layout& layout, const encoding_options& o,
+                                       Fit fit) {
+  check_fit_options(function, o);
+  std::vector<encoding> encodings;
+  for (const auto& v : channel_values(function, w, layout))
+    encodings.push_back(fitted_encoding(fit(v, positive_codes(o)).scale, o));
+  return encodings;
+}
+
 }  // namespace detail
 
 // The alternating (ADMM-style) scale fit of MNN for a symmetric grid of options.bitwidth bits.
@@ -207,14 +219,10 @@ inline encoding admm_encoding(span<const float> w, const encoding_options& optio
 inline std::vector<encoding> admm_encodings(span<const float> w, const channel_layout& layout,
                                             const encoding_options& options = {},
                                             const admm_options& admm = {}) {
-  constexpr const char* function = "admm_encodings";
-  detail::check_fit_options(function, options);
-  std::vector<encoding> encodings;
-  for (const auto& v : detail::channel_values(function, w, layout)) {
-    encodings.push_back(detail::fitted_encoding(
-        detail::admm_fit(v, detail::positive_codes(options), admm.max_iterations).scale, options));
-  }
-  return encodings;
+  return detail::fitted_encodings("admm_encodings", w, layout, options,
+                                  [&](const std::vector<double>& v, double c) {
+                                    return detail::admm_fit(v, c, admm.max_iterations);
+                                  });
 }
 
 inline encoding least_squares_encoding(span<const float> w, const encoding_options& options = {}) {
@@ -228,14 +236,9 @@ inline encoding least_squares_encoding(span<const float> w, const encoding_optio
 inline std::vector<encoding> least_squares_encodings(span<const float> w,
                                                      const channel_layout& layout,
                                                      const encoding_options& options = {}) {
-  constexpr const char* function = "least_squares_encodings";
-  detail::check_fit_options(function, options);
-  std::vector<encoding> encodings;
-  for (const auto& v : detail::channel_values(function, w, layout)) {
-    encodings.push_back(detail::fitted_encoding(
-        detail::least_squares_fit(v, detail::positive_codes(options)).scale, options));
-  }
-  return encodings;
+  return detail::fitted_encodings(
+      "least_squares_encodings", w, layout, options,
+      [](const std::vector<double>& v, double c) { return detail::least_squares_fit(v, c); });
 }
 
 }  // namespace quanta

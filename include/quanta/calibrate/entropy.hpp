@@ -254,6 +254,12 @@ inline encoding entropy_encoding_checked(const char* function, const histogram& 
   return histogram_range_encoding(h, std::min(lo, hi), hi, o);
 }
 
+inline void check_entropy(const char* function, const entropy_options& o) {
+  if (!(o.smoothing >= 0.0 && o.smoothing < 1.0)) {
+    QUANTA_THROW(function, ": options.smoothing is ", o.smoothing, "; expected 0 <= eps < 1");
+  }
+}
+
 }  // namespace detail
 
 // The encoding whose range minimizes the KL divergence between the histogram and its quantized
@@ -264,9 +270,7 @@ inline encoding entropy_encoding(const histogram& h, const encoding_options& opt
   constexpr const char* function = "entropy_encoding";
   detail::check_options(function, options);
   detail::check_histogram(function, h);
-  if (!(entropy.smoothing >= 0.0 && entropy.smoothing < 1.0)) {
-    QUANTA_THROW(function, ": options.smoothing is ", entropy.smoothing, "; expected 0 <= eps < 1");
-  }
+  detail::check_entropy(function, entropy);
   return detail::entropy_encoding_checked(function, h, options, entropy);
 }
 
@@ -275,9 +279,7 @@ inline std::vector<encoding> entropy_encodings(span<const histogram> histograms,
                                                const entropy_options& entropy = {}) {
   constexpr const char* function = "entropy_encodings";
   detail::check_options(function, options);
-  if (!(entropy.smoothing >= 0.0 && entropy.smoothing < 1.0)) {
-    QUANTA_THROW(function, ": options.smoothing is ", entropy.smoothing, "; expected 0 <= eps < 1");
-  }
+  detail::check_entropy(function, entropy);
   return detail::per_histogram(function, histograms, 2, [&](const histogram& h) {
     return detail::entropy_encoding_checked(function, h, options, entropy);
   });

@@ -112,6 +112,15 @@ void histogram_fill(const float* x, std::size_t n, bool magnitude, float lo, flo
 #endif
 }
 
+// A layout that matches the data and has the channel count the calibrator was made for.
+inline void check_channel_layout(const char* function, const channel_layout& layout,
+                                 std::size_t size, std::size_t channels) {
+  check_layout(function, layout, size);
+  if (layout.channels != channels) {
+    QUANTA_THROW(function, ": layout has ", layout.channels, " channels; expected ", channels);
+  }
+}
+
 // The range of `rows` rows of `length` values, `stride` apart; x[0] is element `base` of the
 // caller's tensor. With skip, non-finite values take no part; otherwise the first one is named.
 template <class Arch>
@@ -410,11 +419,7 @@ class channel_histograms {
   template <class Arch = default_arch>
   void observe(span<const float> x, const channel_layout& layout) {
     constexpr const char* function = "channel_histograms::observe";
-    detail::check_layout(function, layout, x.size());
-    if (layout.channels != histograms_.size()) {
-      QUANTA_THROW(function, ": layout has ", layout.channels, " channels; expected ",
-                   histograms_.size());
-    }
+    detail::check_channel_layout(function, layout, x.size(), histograms_.size());
     std::vector<histogram::prepared> prepared;
     prepared.reserve(histograms_.size());
     const std::size_t stride = layout.channels * layout.inner;

@@ -112,11 +112,7 @@ class channel_min_max_observer {
   template <class Arch = default_arch>
   void observe(span<const float> x, const channel_layout& layout) {
     constexpr const char* function = "channel_min_max_observer::observe";
-    detail::check_layout(function, layout, x.size());
-    if (layout.channels != ranges_.size()) {
-      QUANTA_THROW(function, ": layout has ", layout.channels, " channels; expected ",
-                   ranges_.size());
-    }
+    detail::check_channel_layout(function, layout, x.size(), ranges_.size());
     if (x.empty()) QUANTA_THROW(function, ": x is empty; expected at least one value");
     std::vector<min_max_result> batch(ranges_.size());
     const std::size_t stride = layout.channels * layout.inner;

@@ -27,7 +27,10 @@ std::vector<double> reference_counts(const histogram& h, const std::vector<float
 
 template <class Arch>
 void check_arch_matches_reference(const char* name) {
+#if QUANTA_SIMD
+  // Instruction sets this machine lacks are compiled in but not run.
   if (!(xsimd::available_architectures().best >= Arch::version())) return;
+#endif
   INFO(name);
   std::mt19937 gen(7);
   std::lognormal_distribution<float> dist(0.0f, 1.5f);

@@ -455,6 +455,10 @@ TEST_CASE("encodings files: malformed files give errors naming tensor and field"
   CHECK_THROWS_WITH(read_encodings(legacy_param(R"({"bitwidth": 8, "scale": 0, "offset": 0})")),
                     StartsWith("read_encodings: param_encodings: w: scale is 0; expected a finite "
                                "value > 0"));
+  CHECK_THROWS_WITH(read_encodings(legacy_param(R"({"bitwidth": 8, "scale": 1e300, "offset": 0})")),
+                    Contains("w: scale is 1e+300; expected a finite value > 0 (as a float)"));
+  CHECK_THROWS_WITH(read_encodings(legacy_param(R"({"bitwidth": 8, "min": -1e300, "max": 0})")),
+                    Contains("w: min is -1e+300; expected a value in the float range"));
   CHECK_THROWS_WITH(read_encodings(legacy_param(R"({"bitwidth": 8, "scale": "0.5", "offset": 0})")),
                     Contains("w: scale is \"0.5\"; expected a number"));
   CHECK_THROWS_WITH(read_encodings(legacy_param(R"({"bitwidth": 8, "scale": 0.5})")),
@@ -524,6 +528,41 @@ TEST_CASE("encodings files: malformed files give errors naming tensor and field"
 
   CHECK_THROWS_WITH(quanta::io::read_encodings_file(data_path("no_such_file.json")),
                     StartsWith("read_encodings_file: path is \""));
+}
+
+TEST_CASE("encodings files: mutated files read or throw quanta::error, nothing else",
+          "[io][encodings][errors][property]") {
+  // Every value of every version's file replaced, one at a time, by values of other types.
+  encodings_file f = quantized_fixture();
+  f.params["blocks"] = tensor_encoding::per_block(
+      {encoding{0.5f, 1, 4, true}, encoding{0.25f, -2, 4, true}}, 1, 16, {1, 2});
+  const nlohmann::json replacements = nlohmann::json::parse(
+      R"([null, true, "True", "x", -1, 0, 1, 3.5, -1e300, 4294967296, [], [1], {}, {"a": 1}])");
+  std::size_t reads = 0;
+  std::size_t errors = 0;
+  for (auto v : {encodings_version::v0_6_1, encodings_version::v1_0_0, encodings_version::v2_0_0}) {
+    encodings_file g = f;
+    if (v == encodings_version::v0_6_1) g.params.erase("blocks");
+    const nlohmann::json original = nlohmann::json::parse(write_encodings(g, version(v)));
+    const nlohmann::json flat = original.flatten();
+    for (auto it = flat.begin(); it != flat.end(); ++it) {
+      for (const auto& replacement : replacements) {
+        nlohmann::json mutated = original;
+        mutated[nlohmann::json::json_pointer(it.key())] = replacement;
+        const std::string text = mutated.dump();
+        try {
+          (void)read_encodings(text);
+          ++reads;
+        } catch (const quanta::error&) {
+          ++errors;
+        } catch (const std::exception& e) {
+          FAIL("not a quanta::error: " << e.what() << " for " << text);
+        }
+      }
+    }
+  }
+  CHECK(reads > 0);
+  CHECK(errors > reads);
 }
 
 TEST_CASE("encodings files: the writer validates everything before writing",

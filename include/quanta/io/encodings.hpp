@@ -262,9 +262,12 @@ inline std::int64_t centred_offset(int bitwidth) noexcept {
 
 inline float json_scale(const json_place& at, const char* field, const nlohmann::json& v) {
   const double d = json_number(at, field, v);
-  const auto f = static_cast<float>(d);
-  if (!(std::isfinite(f) && f > 0.0f)) json_fail(at, field, v, "a finite value > 0 (as a float)");
-  return f;
+  // Checked before the conversion: a double beyond the float range does not convert.
+  const bool in_range = d > 0.0 && d <= static_cast<double>(std::numeric_limits<float>::max());
+  if (!(in_range && static_cast<float>(d) > 0.0f)) {
+    json_fail(at, field, v, "a finite value > 0 (as a float)");
+  }
+  return static_cast<float>(d);
 }
 
 // The encoding of a QNN (scale, offset) pair. AIMET's strict symmetric grid, offset
@@ -303,8 +306,15 @@ inline void warn_unknown_keys(const json_place& at, const nlohmann::json& object
   }
 }
 
-// --- 0.6.1
-// ----------------------------------------------------------------------------------------
+// QNN's min and max of the grid, from the float scale, in double.
+inline double grid_min(const encoding& e) {
+  return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmin()} - e.zero_point);
+}
+inline double grid_max(const encoding& e) {
+  return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmax()} - e.zero_point);
+}
+
+// --- 0.6.1 --------------------------------------------------------------------------------------
 
 // One dict of a 0.6.1 list.
 struct legacy_entry {
@@ -366,6 +376,9 @@ inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json
   if (min) {
     lo = json_number(at, "min", *min);
     hi = json_number(at, "max", *max);
+    constexpr double float_max = static_cast<double>(std::numeric_limits<float>::max());
+    if (std::fabs(lo) > float_max) json_fail(at, "min", *min, "a value in the float range");
+    if (std::fabs(hi) > float_max) json_fail(at, "max", *max, "a value in the float range");
     if (lo > hi) {
       QUANTA_THROW(at.function, ": ", at.where, ": min ", lo, " is greater than max ", hi,
                    "; expected min <= max");
@@ -416,8 +429,8 @@ inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json
   }
   if (min) {
     // Half a step, widened for min/max that were computed in float32 at 16 or 32 bits.
-    const double emin = static_cast<double>(s) * static_cast<double>(r.e.qmin() - r.e.zero_point);
-    const double emax = static_cast<double>(s) * static_cast<double>(r.e.qmax() - r.e.zero_point);
+    const double emin = grid_min(r.e);
+    const double emax = grid_max(r.e);
     const double tolerance =
         0.5 * static_cast<double>(s) + 1e-6 * std::max(std::fabs(emin), std::fabs(emax));
     if (std::fabs(lo - emin) > tolerance || std::fabs(hi - emax) > tolerance) {
@@ -467,8 +480,7 @@ inline io::tensor_encoding read_legacy_tensor(const json_place& at, const nlohma
   return io::tensor_encoding::per_channel(std::move(encodings), std::nullopt, first.is_symmetric);
 }
 
-// --- 1.0.0
-// ----------------------------------------------------------------------------------------
+// --- 1.0.0 --------------------------------------------------------------------------------------
 
 inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::json& obj,
                                          const io::read_options& o,
@@ -562,8 +574,7 @@ inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::j
                                         is_symmetric);
 }
 
-// --- 2.0.0
-// ----------------------------------------------------------------------------------------
+// --- 2.0.0 --------------------------------------------------------------------------------------
 
 // "int8" -> (8, signed), "uint4" -> (4, unsigned); quanta accepts every width it supports.
 inline void read_output_dtype(const json_place& at, const nlohmann::json& v, int& bitwidth,
@@ -690,8 +701,7 @@ inline io::tensor_encoding read_v2_entry(const json_place& at, const nlohmann::j
                                         centred);
 }
 
-// --- files
-// ----------------------------------------------------------------------------------------
+// --- files --------------------------------------------------------------------------------------
 
 inline const char* section_key(bool params) noexcept {
   return params ? "param_encodings" : "activation_encodings";
@@ -749,8 +759,7 @@ inline void read_section(const char* function, const nlohmann::json& section, bo
   }
 }
 
-// --- writing
-// --------------------------------------------------------------------------------------
+// --- writing ------------------------------------------------------------------------------------
 
 inline void check_tensor_for_write(const char* function, const char* section,
                                    const std::string& name, const io::tensor_encoding& t,
@@ -831,14 +840,6 @@ inline void check_tensor_for_write(const char* function, const char* section,
                  t.layout == io::granularity::per_block ? "blocked" : "channel",
                  " axis (2.0.0 files need it)");
   }
-}
-
-// QNN's min and max of the grid, from the float scale, in double.
-inline double grid_min(const encoding& e) {
-  return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmin()} - e.zero_point);
-}
-inline double grid_max(const encoding& e) {
-  return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmax()} - e.zero_point);
 }
 
 // Strict symmetric grids are written with the centred offset -2^(b-1): the SNPE converter

@@ -1,0 +1,60 @@
+# quanta::dispatch: the kernels compiled once per x86 instruction set (SSE2, SSE4.1, AVX2,
+# AVX-512BW) and chosen at run time, for hosts built for baseline x86-64. Opt-in: the header-only
+# quanta::quanta never needs it. See include/quanta/dispatch.hpp.
+set(quanta_dispatch_default OFF)
+if(QUANTA_SIMD AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$"
+   AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  set(quanta_dispatch_default ${PROJECT_IS_TOP_LEVEL})
+endif()
+option(QUANTA_DISPATCH "Build quanta::dispatch (x86-64, GCC or Clang)" ${quanta_dispatch_default})
+if(NOT QUANTA_DISPATCH)
+  return()
+endif()
+
+set(quanta_dispatch_dir ${PROJECT_SOURCE_DIR}/src/dispatch)
+set(quanta_dispatch_flags_sse2 "")
+set(quanta_dispatch_flags_sse4_1 -msse4.1)
+set(quanta_dispatch_flags_avx2 -mavx2)
+set(quanta_dispatch_flags_avx512bw -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl)
+
+# Never -march here: each object gets exactly its instruction set, and FMA contraction stays off.
+set(quanta_dispatch_common_flags -ffp-contract=off -Wall -Wextra)
+if(QUANTA_SANITIZE)
+  list(APPEND quanta_dispatch_common_flags -fsanitize=address,undefined -fno-sanitize-recover=all)
+endif()
+
+set(quanta_dispatch_objects "")
+foreach(isa IN ITEMS sse2 sse4_1 avx2 avx512bw)
+  set(objects quanta_dispatch_${isa})
+  add_library(${objects} OBJECT ${quanta_dispatch_dir}/kernels.cpp)
+  target_link_libraries(${objects} PRIVATE quanta::quanta)
+  target_compile_definitions(${objects} PRIVATE QUANTA_DISPATCH_ARCH=xsimd::${isa}
+                                                QUANTA_DISPATCH_TABLE=quanta_dispatch_table_${isa})
+  target_compile_options(${objects} PRIVATE ${quanta_dispatch_flags_${isa}}
+                                            ${quanta_dispatch_common_flags}
+                                            -fvisibility=hidden -fvisibility-inlines-hidden)
+  set_target_properties(${objects} PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON
+                                              CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
+  # Inline functions and templates not parameterized on the instruction set (std::vector's, the
+  # reference's) are compiled here with this object's flags. Linked as they are, the linker would
+  # keep one copy for all objects, possibly an AVX-512 one on a machine without it. Merge the object,
+  # make every symbol but the table local to it, and drop its COMDAT groups (a group the host also
+  # instantiates would otherwise be discarded from under the local references).
+  set(localized ${CMAKE_CURRENT_BINARY_DIR}/quanta_dispatch_${isa}.o)
+  add_custom_command(
+    OUTPUT ${localized}
+    COMMAND ${CMAKE_LINKER} -r $<TARGET_OBJECTS:${objects}> -o ${localized}.partial
+    COMMAND ${CMAKE_OBJCOPY} --keep-global-symbol=quanta_dispatch_table_${isa} --remove-section=.group
+            ${localized}.partial ${localized}
+    DEPENDS ${objects} $<TARGET_OBJECTS:${objects}>
+    COMMAND_EXPAND_LISTS VERBATIM)
+  list(APPEND quanta_dispatch_objects ${localized})
+endforeach()
+
+add_library(quanta_dispatch STATIC ${quanta_dispatch_dir}/dispatch.cpp ${quanta_dispatch_objects})
+add_library(quanta::dispatch ALIAS quanta_dispatch)
+set_target_properties(quanta_dispatch PROPERTIES EXPORT_NAME dispatch CXX_STANDARD 17
+                                                 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+                                                 POSITION_INDEPENDENT_CODE ON)
+target_link_libraries(quanta_dispatch PUBLIC quanta::quanta)
+target_compile_options(quanta_dispatch PRIVATE ${quanta_dispatch_common_flags})

@@ -1,0 +1,157 @@
+// Built without -march: every kernel below runs through quanta::dispatch.
+#include <quanta/dispatch.hpp>
+#include <quanta/ref/quantize.hpp>
+#include <quanta/ref/reduce.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using quanta::encoding;
+using quanta::quantize_options;
+using quanta::runtime_arch;
+
+namespace {
+
+// The instruction set the machine's CPU and operating system run best, asked independently of
+// xsimd (GCC and Clang check XGETBV too).
+std::string expected_best() {
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vl"))
+    return "avx512bw";
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+  if (__builtin_cpu_supports("sse4.1")) return "sse4.1";
+  return "sse2";
+}
+
+std::vector<float> inputs(std::size_t n) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-300.0f, 300.0f);
+  std::vector<float> x(n);
+  for (auto& v : x)
+    v = std::round(u(rng) * 2.0f) / 2.0f;  // many ties
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.0f,   -0.0f, inf,   -inf, std::numeric_limits<float>::quiet_NaN(),
+                            1e-45f, 1e30f, -1e30f};
+  for (std::size_t i = 0; i < std::size(specials) && i < n; ++i)
+    x[i * 7 % n] = specials[i];
+  return x;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+template <class Q>
+void check_quantize(const encoding& e, const quantize_options& o) {
+  const auto p = quanta::detail::make_affine_params(e, o);
+  for (std::size_t n : {0u, 1u, 15u, 16u, 17u, 63u, 64u, 65u, 1000u, 4099u}) {
+    const std::vector<float> x = inputs(n);
+    std::vector<Q> q(n), q_ref(n);
+    quanta::quantize<runtime_arch>(x, e, q, o);
+    quanta::ref::quantize(quanta::span<const float>(x), p, quanta::span<Q>(q_ref));
+    REQUIRE(same_bits(q, q_ref));
+    std::vector<float> y(n), y_ref(n);
+    quanta::dequantize<runtime_arch>(q, e, y);
+    quanta::ref::dequantize(quanta::span<const Q>(q), p, quanta::span<float>(y_ref));
+    REQUIRE(same_bits(y, y_ref));
+    quanta::quantize_dequantize<runtime_arch>(x, e, y, o);
+    quanta::ref::quantize_dequantize(quanta::span<const float>(x), p, quanta::span<float>(y_ref));
+    REQUIRE(same_bits(y, y_ref));
+  }
+}
+
+void check_everything() {
+  for (quanta::profile pr : {quanta::profile::qnn, quanta::profile::pytorch, quanta::profile::onnx,
+                             quanta::profile::tflite}) {
+    const quantize_options o = quantize_options::for_profile(pr);
+    check_quantize<std::uint8_t>(encoding{0.5f, 131, 8, false}, o);
+    check_quantize<std::int8_t>(encoding{0.25f, -3, 8, true}, o);
+    check_quantize<std::int16_t>(encoding{0.01f, 7, 16, true}, o);
+    check_quantize<std::uint16_t>(encoding{0.5f, 65535, 16, false}, o);
+    check_quantize<std::int32_t>(encoding{1e-3f, 0, 32, true}, o);
+  }
+
+  // Per channel, both axis positions, and per block.
+  const quanta::channel_layout layouts[] = {{1, 7, 100}, {50, 7, 1}, {3, 5, 3}};
+  for (const auto& layout : layouts) {
+    const std::vector<float> x = inputs(layout.size());
+    std::vector<encoding> encodings;
+    for (std::size_t c = 0; c < layout.channels; ++c)
+      encodings.push_back(encoding{0.5f + 0.25f * static_cast<float>(c),
+                                   static_cast<std::int32_t>(c) - 3, 8, true});
+    std::vector<quanta::detail::affine_params> params;
+    for (const auto& e : encodings)
+      params.push_back(quanta::detail::make_affine_params(e, quantize_options{}));
+    std::vector<std::int8_t> q(x.size()), q_ref(x.size());
+    quanta::quantize<runtime_arch>(x, layout, encodings, q);
+    quanta::ref::quantize(quanta::span<const float>(x), layout,
+                          quanta::span<const quanta::detail::affine_params>(params),
+                          quanta::span<std::int8_t>(q_ref));
+    REQUIRE(same_bits(q, q_ref));
+    const quanta::block_layout blocks{layout.outer, layout.channels, layout.inner, 2};
+    std::vector<encoding> block_encodings(blocks.encoding_count(), encodings[0]);
+    std::vector<float> y(x.size()), y_ref(x.size());
+    quanta::quantize_dequantize<runtime_arch>(x, blocks, block_encodings, y);
+    quanta::quantize_dequantize(x, blocks, block_encodings, y_ref);
+    REQUIRE(same_bits(y, y_ref));
+
+    const auto ranges = quanta::min_max_per_channel<runtime_arch>(x, layout);
+    const auto ranges_ref =
+        quanta::ref::min_max_per_channel(x, layout.outer, layout.channels, layout.inner);
+    for (std::size_t c = 0; c < ranges.size(); ++c) {
+      REQUIRE(std::memcmp(&ranges[c].min, &ranges_ref[c].min, sizeof(float)) == 0);
+      REQUIRE(std::memcmp(&ranges[c].max, &ranges_ref[c].max, sizeof(float)) == 0);
+      REQUIRE(ranges[c].has_nan == ranges_ref[c].has_nan);
+    }
+  }
+
+  const std::vector<float> x = inputs(1001);
+  const auto r = quanta::min_max<runtime_arch>(x);
+  const auto r_ref = quanta::ref::min_max(x);
+  CHECK(r.min == r_ref.min);
+  CHECK(r.max == r_ref.max);
+  CHECK(r.has_nan == r_ref.has_nan);
+  CHECK(quanta::abs_max<runtime_arch>(x) == quanta::ref::abs_max(x));
+}
+
+}  // namespace
+
+TEST_CASE("dispatch picks the best instruction set the machine runs", "[dispatch]") {
+  REQUIRE(quanta::dispatch::select_arch("best"));
+  CHECK(std::string(quanta::dispatch::arch_name()) == expected_best());
+  const auto names = quanta::dispatch::available_archs();
+  REQUIRE(!names.empty());
+  CHECK(std::string(names.front()) == expected_best());
+  CHECK(std::string(names.back()) == "sse2");
+}
+
+TEST_CASE("dispatch: every instruction set equals the reference", "[dispatch]") {
+  for (const char* name : quanta::dispatch::available_archs()) {
+    INFO("instruction set " << name);
+    REQUIRE(quanta::dispatch::select_arch(name));
+    REQUIRE(std::string(quanta::dispatch::arch_name()) == name);
+    check_everything();
+  }
+  quanta::dispatch::select_arch("best");
+}
+
+TEST_CASE("dispatch: unknown names change nothing; errors are still checked", "[dispatch]") {
+  REQUIRE(quanta::dispatch::select_arch("best"));
+  const std::string before = quanta::dispatch::arch_name();
+  CHECK_FALSE(quanta::dispatch::select_arch("avx1024"));
+  CHECK(before == quanta::dispatch::arch_name());
+
+  const std::vector<float> x(4, 1.0f);
+  std::vector<std::uint8_t> q(3, 7);
+  CHECK_THROWS_WITH(quanta::quantize<runtime_arch>(x, encoding{}, q),
+                    Catch::StartsWith("quantize: q has 3 elements"));
+  CHECK(q == std::vector<std::uint8_t>(3, 7));
+}

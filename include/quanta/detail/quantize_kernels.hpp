@@ -38,8 +38,7 @@ inline bool simd_exact(const affine_params* params, std::size_t count) noexcept 
 }
 
 #if QUANTA_SIMD_KERNELS
-// GCC 12 reports its own AVX-512 intrinsics (which start from an "undefined" register) as reading
-// uninitialized values once they are inlined here.
+// See simd.hpp: GCC 12's false uninitialized warnings in its AVX-512 intrinsics.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -136,6 +135,7 @@ fbatch<K> dequantize_lanes(ibatch<K> code, const lanes<K>& p) noexcept {
 }
 
 // Parameters for every element of a run: the same for all, or read from per-element tables.
+// Runs take their source by value, so that broadcast lanes live in registers.
 template <class K>
 struct broadcast_source {
   lanes<K> l;
@@ -188,7 +188,7 @@ struct table_source {
 };
 
 template <class Mode, class K, class Source, class Q>
-void quantize_run(const float* x, std::size_t n, const Source& src, Q* q) noexcept {
+void quantize_run(const float* x, std::size_t n, Source src, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   std::size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
@@ -207,7 +207,7 @@ void quantize_run(const float* x, std::size_t n, const Source& src, Q* q) noexce
 }
 
 template <class K, class Source, class Q>
-void dequantize_run(const Q* q, std::size_t n, const Source& src, float* x) noexcept {
+void dequantize_run(const Q* q, std::size_t n, Source src, float* x) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   std::size_t i = 0;
   for (; i + 2 * N <= n; i += 2 * N) {
@@ -226,16 +226,16 @@ void dequantize_run(const Q* q, std::size_t n, const Source& src, float* x) noex
 
 // y may be x: each register is read before the same elements are written.
 template <class Mode, class K, class Source>
-void quantize_dequantize_run(const float* x, std::size_t n, const Source& src, float* y) noexcept {
+void quantize_dequantize_run(const float* x, std::size_t n, Source src, float* y) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   std::size_t i = 0;
   for (; i + N <= n; i += N) {
-    const lanes<K> l = src.at(i);
+    decltype(auto) l = src.at(i);
     const fbatch<K> v = fbatch<K>::load_unaligned(x + i);
     dequantize_lanes(quantize_lanes<Mode>(v, l), l).store_unaligned(y + i);
   }
   if (i < n) {
-    const lanes<K> l = src.at(i);
+    decltype(auto) l = src.at(i);
     const fbatch<K> v = simd::load_partial(x + i, n - i, K{});
     simd::store_partial(y + i, dequantize_lanes(quantize_lanes<Mode>(v, l), l), n - i, K{});
   }
@@ -245,7 +245,7 @@ void quantize_dequantize_run(const float* x, std::size_t n, const Source& src, f
 enum class operation { quantize, dequantize, quantize_dequantize };
 
 template <operation Op, class Mode, class K, class Source, class In, class Out>
-void run(const In* in, std::size_t n, const Source& src, Out* out) noexcept {
+void run(const In* in, std::size_t n, Source src, Out* out) noexcept {
   if constexpr (Op == operation::quantize) {
     quantize_run<Mode, K>(in, n, src, out);
   } else if constexpr (Op == operation::dequantize) {

@@ -18,8 +18,7 @@
 namespace quanta::detail {
 
 #if QUANTA_SIMD_KERNELS
-// GCC 12 reports its own AVX-512 intrinsics (which start from an "undefined" register) as reading
-// uninitialized values once they are inlined here.
+// See simd.hpp: GCC 12's false uninitialized warnings in its AVX-512 intrinsics.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"

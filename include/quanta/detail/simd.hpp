@@ -22,6 +22,13 @@
 #endif
 
 #if QUANTA_SIMD_KERNELS
+// GCC 12 reports its own AVX-512 intrinsics (which start from an "undefined" register) as reading
+// uninitialized values once they are inlined; the kernels push the same pragmas.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 namespace quanta::detail::simd {
 
 template <class K>
@@ -429,4 +436,7 @@ inline fbatch<K> max_skip_nan(fbatch<K> acc, fbatch<K> x) noexcept {
 }
 
 }  // namespace quanta::detail::simd
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif

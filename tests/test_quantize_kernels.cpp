@@ -1,0 +1,309 @@
+// Parity of the SIMD quantize kernels with quanta::ref, on every instruction set this machine has.
+#include <quanta/detail/quantize_kernels.hpp>
+#include <quanta/quantize.hpp>
+#include <quanta/ref/quantize.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernel_archs.hpp"
+
+using quanta::block_layout;
+using quanta::channel_layout;
+using quanta::encoding;
+using quanta::profile;
+using quanta::quantize_options;
+using quanta::rounding;
+using quanta::test::arch_list;
+using quanta::test::runnable;
+
+namespace {
+
+constexpr float inf = std::numeric_limits<float>::infinity();
+constexpr float nan_value = std::numeric_limits<float>::quiet_NaN();
+
+// Every way the arithmetic can be asked for: the four profiles plus the combinations they leave
+// out.
+std::vector<quantize_options> all_options() {
+  std::vector<quantize_options> r;
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite})
+    r.push_back(quantize_options::for_profile(p));
+  for (rounding m : {rounding::half_even, rounding::half_away, rounding::half_up})
+    for (bool divide : {false, true})
+      for (bool pre : {false, true})
+        r.push_back({m, divide, pre});
+  return r;
+}
+
+// Encodings of every zero-point class for storage Q: at both ends, centre, zero, odd, narrow and
+// sub-storage bitwidths, scales that make ties exact and scales that do not.
+template <class Q>
+std::vector<encoding> encodings_for() {
+  constexpr bool is_signed = std::numeric_limits<Q>::is_signed;
+  std::vector<int> bitwidths = {8};
+  if (sizeof(Q) >= 2) bitwidths = {16, 12, 8};
+  if (sizeof(Q) == 1) bitwidths = {8, 4, 2};
+  if (sizeof(Q) == 4) bitwidths = {32, 16, 8};
+  std::vector<encoding> r;
+  for (int bits : bitwidths) {
+    for (bool narrow : {false, true}) {
+      encoding e{1.0f, 0, bits, is_signed, narrow};
+      const std::int64_t lo = e.qmin(), hi = e.qmax();
+      for (std::int64_t zp : {lo, hi, (lo + hi) / 2, (lo + hi) / 2 + 1, std::int64_t{0}, lo + 1}) {
+        if (zp < lo || zp > hi) continue;
+        for (float scale : {1.0f, 0.25f, 0.1f, 1e-40f}) {
+          e.zero_point = static_cast<std::int32_t>(zp);
+          e.scale = scale;
+          r.push_back(e);
+        }
+      }
+    }
+  }
+  return r;
+}
+
+// Inputs that exercise ties (for scales 1, 0.25, 3), signed zeros, denormals, infinities, NaN,
+// saturation and values near every rounding boundary; the rest random.
+std::vector<float> special_inputs(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> wide(-70000.0f, 70000.0f);
+  std::uniform_int_distribution<int> ties(-300, 300);
+  std::uniform_int_distribution<int> pick(0, 11);
+  const float specials[] = {0.0f,    -0.0f,     inf,         -inf,         nan_value, 1e-45f,
+                            -1e-45f, 1.17e-38f, 0.49999997f, -0.49999997f, 0.5f,      -0.5f,
+                            1e30f,   -1e30f,    3.4e38f,     -3.4e38f};
+  std::vector<float> x(n);
+  for (auto& v : x) {
+    switch (pick(rng)) {
+      case 0:
+      case 1:
+        v = specials[std::uniform_int_distribution<std::size_t>(0, std::size(specials) - 1)(rng)];
+        break;
+      case 2:
+      case 3:
+      case 4:
+        v = static_cast<float>(ties(rng)) + 0.5f;
+        break;
+      case 5:
+        v = (static_cast<float>(ties(rng)) + 0.5f) * 0.25f;
+        break;
+      case 6:
+        v = (static_cast<float>(ties(rng)) + 0.5f) * 3.0f;
+        break;
+      case 7:
+        v = std::nextafter(static_cast<float>(ties(rng)) + 0.5f, pick(rng) < 6 ? -inf : inf);
+        break;
+      case 8:
+        v = wide(rng);
+        break;
+      default:
+        v = static_cast<float>(ties(rng)) * 0.37f;
+        break;
+    }
+  }
+  return x;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+template <class T>
+std::size_t first_difference(const std::vector<T>& a, const std::vector<T>& b) {
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0) return i;
+  return a.size();
+}
+
+// Every tail length up to several registers, and sizes past the unrolled loops.
+std::vector<std::size_t> all_lengths() {
+  std::vector<std::size_t> v;
+  for (std::size_t n = 0; n <= 200; ++n)
+    v.push_back(n);
+  for (std::size_t n : {255u, 256u, 257u, 1023u, 4099u, 65543u})
+    v.push_back(n);
+  return v;
+}
+
+// quantize, dequantize and quantize_dequantize of one encoding and options, every length.
+template <class Arch, class Q>
+void check_tensor(const encoding& e, const quantize_options& o, const std::vector<float>& data,
+                  const std::vector<std::size_t>& lengths) {
+  const quanta::detail::affine_params p = quanta::detail::make_affine_params(e, o);
+  for (std::size_t n : lengths) {
+    // Exact-size buffers, so that AddressSanitizer sees any access past a tail.
+    const std::vector<float> x(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    std::vector<Q> q(n), q_ref(n);
+    quanta::detail::quantize_tensor<Arch>(x.data(), n, p, q.data());
+    quanta::ref::quantize(quanta::span<const float>(x), p, quanta::span<Q>(q_ref));
+    INFO("n " << n << ", first difference at " << first_difference(q, q_ref));
+    REQUIRE(same_bits(q, q_ref));
+
+    std::vector<float> y(n), y_ref(n);
+    quanta::detail::dequantize_tensor<Arch>(q.data(), n, p, y.data());
+    quanta::ref::dequantize(quanta::span<const Q>(q), p, quanta::span<float>(y_ref));
+    REQUIRE(same_bits(y, y_ref));
+
+    quanta::detail::quantize_dequantize_tensor<Arch>(x.data(), n, p, y.data());
+    quanta::ref::quantize_dequantize(quanta::span<const float>(x), p, quanta::span<float>(y_ref));
+    REQUIRE(same_bits(y, y_ref));
+  }
+}
+
+// Dequantize of codes outside [qmin, qmax] (the caller's storage may hold anything).
+template <class Arch, class Q>
+void check_dequantize_any_code(const encoding& e) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<std::int64_t> code(std::numeric_limits<Q>::min(),
+                                                   std::numeric_limits<Q>::max());
+  std::vector<Q> q(1000);
+  for (auto& v : q)
+    v = static_cast<Q>(code(rng));
+  q[0] = std::numeric_limits<Q>::min();
+  q[1] = std::numeric_limits<Q>::max();
+  const auto p = quanta::detail::make_affine_params(e, quantize_options{});
+  std::vector<float> y(q.size()), y_ref(q.size());
+  quanta::detail::dequantize_tensor<Arch>(q.data(), q.size(), p, y.data());
+  quanta::ref::dequantize(quanta::span<const Q>(q), p, quanta::span<float>(y_ref));
+  REQUIRE(same_bits(y, y_ref));
+}
+
+// Every encoding and option on a few lengths; every length on the first encodings.
+template <class Arch, class Q>
+void check_all_tensor() {
+  const std::vector<float> data = special_inputs(70000, 1234u + sizeof(Q));
+  const std::vector<std::size_t> few = {0, 1, 67, 1000}, every = all_lengths();
+  std::size_t index = 0;
+  for (const encoding& e : encodings_for<Q>()) {
+    const bool sweep = index++ % 16 == 0;
+    for (const quantize_options& o : all_options()) {
+      INFO(quanta::detail::storage_name<Q>()
+           << " bitwidth " << e.bitwidth << " narrow " << e.narrow_range << " zero point "
+           << e.zero_point << " scale " << e.scale << " round " << static_cast<int>(o.round)
+           << " divide " << o.divide_by_scale << " pre " << o.zero_point_before_rounding);
+      check_tensor<Arch, Q>(e, o, data, sweep ? every : few);
+    }
+    check_dequantize_any_code<Arch, Q>(e);
+  }
+}
+
+// Every layout kernel against the reference, with a different encoding per channel or block.
+template <class Arch, class Q, class Layout>
+void check_layout(const Layout& layout, const quantize_options& o, std::uint32_t seed) {
+  const std::size_t n = layout.size();
+  const std::vector<float> x = special_inputs(n, seed);
+  std::vector<encoding> candidates = encodings_for<Q>();
+  std::vector<quanta::detail::affine_params> params;
+  std::size_t count = 0;
+  if constexpr (std::is_same_v<Layout, block_layout>) {
+    count = layout.encoding_count();
+  } else {
+    count = layout.channels;
+  }
+  std::mt19937 rng(seed);
+  // One bitwidth class per call: the public functions accept any mix, the kernels too.
+  std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
+  for (std::size_t k = 0; k < count; ++k)
+    params.push_back(quanta::detail::make_affine_params(candidates[pick(rng)], o));
+
+  std::vector<Q> q(n), q_ref(n);
+  quanta::detail::quantize_channels<Arch>(x.data(), layout, params.data(), params.size(), q.data());
+  quanta::ref::quantize(quanta::span<const float>(x), layout,
+                        quanta::span<const quanta::detail::affine_params>(params),
+                        quanta::span<Q>(q_ref));
+  INFO("first difference at " << first_difference(q, q_ref));
+  REQUIRE(same_bits(q, q_ref));
+
+  std::vector<float> y(n), y_ref(n);
+  quanta::detail::dequantize_channels<Arch>(q.data(), layout, params.data(), params.size(),
+                                            y.data());
+  quanta::ref::dequantize(quanta::span<const Q>(q), layout,
+                          quanta::span<const quanta::detail::affine_params>(params),
+                          quanta::span<float>(y_ref));
+  REQUIRE(same_bits(y, y_ref));
+
+  quanta::detail::quantize_dequantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
+                                                     y.data());
+  quanta::ref::quantize_dequantize(quanta::span<const float>(x), layout,
+                                   quanta::span<const quanta::detail::affine_params>(params),
+                                   quanta::span<float>(y_ref));
+  REQUIRE(same_bits(y, y_ref));
+}
+
+template <class Arch, class Q>
+void check_all_layouts() {
+  std::uint32_t seed = 1;
+  std::vector<quantize_options> options;
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite})
+    options.push_back(quantize_options::for_profile(p));
+  options.push_back({rounding::half_up, false, true});
+  for (const quantize_options& o : options) {
+    for (std::size_t outer : {1u, 5u}) {
+      for (std::size_t channels : {1u, 3u, 17u, 64u}) {
+        for (std::size_t inner : {1u, 3u, 16u, 17u, 37u}) {
+          INFO("outer " << outer << " channels " << channels << " inner " << inner);
+          check_layout<Arch, Q>(channel_layout{outer, channels, inner}, o, ++seed);
+          for (std::size_t block : {1u, 4u, 32u}) {
+            INFO("block " << block);
+            check_layout<Arch, Q>(block_layout{outer, channels, inner, block}, o, ++seed);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per tensor", "[kernels][quantize]",
+                        arch_list) {
+  if (!runnable<TestType>()) return;
+  INFO("instruction set " << TestType::name());
+  check_all_tensor<TestType, std::int8_t>();
+  check_all_tensor<TestType, std::uint8_t>();
+  check_all_tensor<TestType, std::int16_t>();
+  check_all_tensor<TestType, std::uint16_t>();
+  check_all_tensor<TestType, std::int32_t>();
+}
+
+TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per channel and per block",
+                        "[kernels][quantize][per-channel]", arch_list) {
+  if (!runnable<TestType>()) return;
+  INFO("instruction set " << TestType::name());
+  check_all_layouts<TestType, std::int8_t>();
+  check_all_layouts<TestType, std::uint8_t>();
+  check_all_layouts<TestType, std::int16_t>();
+  check_all_layouts<TestType, std::uint16_t>();
+  check_all_layouts<TestType, std::int32_t>();
+}
+
+TEMPLATE_LIST_TEST_CASE("quantize kernels: hand-computed codes", "[kernels][quantize]", arch_list) {
+  if (!runnable<TestType>()) return;
+  // uint8, scale 0.5, zero point 10: x / 0.5 = {2.5 -> 2 (even) | 3 (away, up), -2.5 -> -2 | -3 |
+  // -2}.
+  const encoding e{0.5f, 10, 8, false};
+  const std::vector<float> x = {1.25f, -1.25f, nan_value, inf, -inf, -0.0f, 1e-45f, 200.0f};
+  std::vector<std::uint8_t> q(x.size());
+  quanta::quantize<TestType>(x, e, q, quantize_options{rounding::half_even, false, false});
+  CHECK(q == std::vector<std::uint8_t>{12, 8, 10, 255, 0, 10, 10, 255});
+  quanta::quantize<TestType>(x, e, q, quantize_options{rounding::half_away, true, false});
+  CHECK(q == std::vector<std::uint8_t>{13, 7, 10, 255, 0, 10, 10, 255});
+  quanta::quantize<TestType>(x, e, q, quantize_options{rounding::half_up, false, false});
+  CHECK(q == std::vector<std::uint8_t>{13, 8, 10, 255, 0, 10, 10, 255});
+
+  // A denormal scale makes 1/scale infinite: 0 * inf is NaN, which quantizes as 0.0.
+  const encoding tiny{1e-40f, 3, 8, true};
+  const std::vector<float> z = {0.0f, -0.0f, 1.0f, -1.0f, nan_value};
+  std::vector<std::int8_t> qz(z.size());
+  quanta::quantize<TestType>(z, tiny, qz);
+  CHECK(qz == std::vector<std::int8_t>{3, 3, 127, -128, 3});
+}

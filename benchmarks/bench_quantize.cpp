@@ -12,6 +12,7 @@
 #include <quanta/quantize.hpp>
 #include <quanta/reduce.hpp>
 
+#include "common.hpp"
 #include "peers/peers.hpp"
 
 #if QUANTA_BENCH_DISPATCH
@@ -24,17 +25,7 @@ using bench_arch = quanta::default_arch;
 
 namespace {
 
-const std::int64_t sizes[] = {4096, 65536, 1 << 20, 1 << 24};  // L1, L2, L3, DRAM
 constexpr std::size_t channels = 64;
-
-std::vector<float> data(std::size_t n) {
-  std::mt19937 rng(42);
-  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
-  std::vector<float> x(n);
-  for (auto& v : x)
-    v = u(rng);
-  return x;
-}
 
 quanta::encoding encoding_for(bool is_signed, int bits = 8) {
   quanta::encoding_options o;
@@ -54,6 +45,16 @@ std::size_t size_of(const benchmark::State& state) {
   return static_cast<std::size_t>(state.range(0));
 }
 
+// Runs f once per iteration; each of the state's elements moves bytes_per_element bytes.
+template <class F>
+void measure(benchmark::State& state, std::size_t bytes_per_element, F f) {
+  for (auto _ : state) {
+    f();
+    benchmark::ClobberMemory();
+  }
+  report(state, size_of(state), bytes_per_element);
+}
+
 // --- quanta
 // ---------------------------------------------------------------------------------------
 
@@ -63,12 +64,10 @@ void quanta_quantize(benchmark::State& state) {
   const auto x = data(n);
   std::vector<Q> q(n);
   const auto e = encoding_for(std::is_signed_v<Q>, 8 * static_cast<int>(sizeof(Q)));
-  for (auto _ : state) {
+  measure(state, sizeof(float) + sizeof(Q), [&] {
     quanta::quantize<bench_arch>(x, e, q);
     benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(float) + sizeof(Q));
+  });
 }
 
 template <class Q>
@@ -79,12 +78,10 @@ void quanta_dequantize(benchmark::State& state) {
   const auto e = encoding_for(std::is_signed_v<Q>);
   quanta::quantize<bench_arch>(x, e, q);
   std::vector<float> y(n);
-  for (auto _ : state) {
+  measure(state, sizeof(Q) + sizeof(float), [&] {
     quanta::dequantize<bench_arch>(q, e, y);
     benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(Q) + sizeof(float));
+  });
 }
 
 void quanta_fake_quantize(benchmark::State& state) {
@@ -92,12 +89,10 @@ void quanta_fake_quantize(benchmark::State& state) {
   const auto x = data(n);
   std::vector<float> y(n);
   const auto e = encoding_for(false);
-  for (auto _ : state) {
+  measure(state, 2 * sizeof(float), [&] {
     quanta::quantize_dequantize<bench_arch>(x, e, y);
     benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, 2 * sizeof(float));
+  });
 }
 
 // Channel axis outermost ([channels, n / channels]) or innermost ([n / channels, channels]).
@@ -119,12 +114,10 @@ void quanta_quantize_channels(benchmark::State& state, bool outermost) {
   std::vector<std::uint8_t> q(n);
   const auto layout = layout_for(n, outermost);
   const auto encodings = channel_encodings();
-  for (auto _ : state) {
+  measure(state, sizeof(float) + 1, [&] {
     quanta::quantize<bench_arch>(x, layout, encodings, q);
     benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(float) + 1);
+  });
 }
 
 // Dynamic quantization: the range of this tensor, its encoding, then quantize.
@@ -134,14 +127,12 @@ void quanta_dynamic(benchmark::State& state) {
   std::vector<std::uint8_t> q(n);
   quanta::encoding_options o;
   o.rules = quanta::profile::onnx;
-  for (auto _ : state) {
+  measure(state, sizeof(float) + 1, [&] {
     const quanta::min_max_result r = quanta::min_max<bench_arch>(x);
     const quanta::encoding e = quanta::compute_encoding(r.min, r.max, o);
     quanta::quantize<bench_arch>(x, e, q);
     benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(float) + 1);
+  });
 }
 
 // The bandwidth ceiling: read and write n floats.
@@ -149,12 +140,10 @@ void copy(benchmark::State& state) {
   const std::size_t n = size_of(state);
   const auto x = data(n);
   std::vector<float> y(n);
-  for (auto _ : state) {
+  measure(state, 2 * sizeof(float), [&] {
     std::memcpy(y.data(), x.data(), n * sizeof(float));
     benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, 2 * sizeof(float));
+  });
 }
 
 // --- peers
@@ -166,12 +155,10 @@ void eigen_quantize(benchmark::State& state) {
   const auto x = data(n);
   std::vector<Q> q(n);
   const auto e = encoding_for(std::is_signed_v<Q>);
-  for (auto _ : state) {
+  measure(state, sizeof(float) + sizeof(Q), [&] {
     peers::eigen_quantize(x.data(), n, e.scale, e.zero_point, q.data());
     benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(float) + sizeof(Q));
+  });
 }
 
 #if QUANTA_BENCH_XNNPACK
@@ -182,12 +169,10 @@ void xnnpack_quantize(benchmark::State& state) {
   std::vector<Q> q(n);
   const auto e = encoding_for(std::is_signed_v<Q>);
   peers::xnn_convert<Q> op(n, e.scale, e.zero_point, true);
-  for (auto _ : state) {
+  measure(state, sizeof(float) + sizeof(Q), [&] {
     op.quantize(x.data(), q.data());
     benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(float) + sizeof(Q));
+  });
 }
 
 template <class Q>
@@ -199,12 +184,10 @@ void xnnpack_dequantize(benchmark::State& state) {
   quanta::quantize(x, e, q);
   std::vector<float> y(n);
   peers::xnn_convert<Q> op(n, e.scale, e.zero_point, false);
-  for (auto _ : state) {
+  measure(state, sizeof(Q) + sizeof(float), [&] {
     op.dequantize(q.data(), y.data());
     benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(Q) + sizeof(float));
+  });
 }
 #endif
 
@@ -224,12 +207,10 @@ void onednn_quantize(benchmark::State& state, bool per_channel, bool outermost) 
   const auto layout = per_channel ? layout_for(n, outermost) : quanta::channel_layout{1, 1, n};
   peers::dnnl_quantize op(layout.outer, layout.channels, layout.inner, inv_scales, x.data(),
                           q.data());
-  for (auto _ : state) {
+  measure(state, sizeof(float) + 1, [&] {
     op();
     benchmark::DoNotOptimize(q.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, sizeof(float) + 1);
+  });
 }
 #endif
 

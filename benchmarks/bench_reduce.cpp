@@ -11,18 +11,9 @@
 
 #include <quanta/reduce.hpp>
 
+#include "common.hpp"
+
 namespace {
-
-const std::int64_t sizes[] = {4096, 65536, 1 << 20, 1 << 24};
-
-std::vector<float> data(std::size_t n) {
-  std::mt19937 rng(42);
-  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
-  std::vector<float> x(n);
-  for (auto& v : x)
-    v = u(rng);
-  return x;
-}
 
 template <class F>
 void run(benchmark::State& state, F f) {

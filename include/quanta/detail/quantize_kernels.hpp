@@ -38,12 +38,7 @@ inline bool simd_exact(const affine_params* params, std::size_t count) noexcept 
 }
 
 #if QUANTA_SIMD_KERNELS
-// See simd.hpp: GCC 12's false uninitialized warnings in its AVX-512 intrinsics.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace kernels {
 
 using simd::fbatch;
@@ -311,9 +306,7 @@ void run_layout(const In* in, const block_layout& layout, const affine_params* p
 }
 
 }  // namespace kernels
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QUANTA_SIMD_DIAGNOSTICS_POP
 #endif
 
 // SIMD when Arch has a kernel instruction set and the parameters allow it, else the reference.

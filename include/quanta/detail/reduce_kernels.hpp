@@ -18,12 +18,7 @@
 namespace quanta::detail {
 
 #if QUANTA_SIMD_KERNELS
-// See simd.hpp: GCC 12's false uninitialized warnings in its AVX-512 intrinsics.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace kernels {
 
 using simd::fbatch;
@@ -167,9 +162,7 @@ void min_max_short_rows(const float* x, std::size_t outer, std::size_t channels,
 }
 
 }  // namespace kernels
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QUANTA_SIMD_DIAGNOSTICS_POP
 #endif
 
 template <class Arch>

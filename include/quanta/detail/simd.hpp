@@ -21,14 +21,21 @@
 #define QUANTA_SIMD_KERNELS 0
 #endif
 
-#if QUANTA_SIMD_KERNELS
 // GCC 12 reports its own AVX-512 intrinsics (which start from an "undefined" register) as reading
-// uninitialized values once they are inlined; the kernels push the same pragmas.
+// uninitialized values once they are inlined into the kernels; the kernels' code sits between
+// these.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define QUANTA_SIMD_DIAGNOSTICS_PUSH                                                   \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define QUANTA_SIMD_DIAGNOSTICS_POP _Pragma("GCC diagnostic pop")
+#else
+#define QUANTA_SIMD_DIAGNOSTICS_PUSH
+#define QUANTA_SIMD_DIAGNOSTICS_POP
 #endif
+
+#if QUANTA_SIMD_KERNELS
+QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail::simd {
 
 template <class K>
@@ -436,7 +443,5 @@ inline fbatch<K> max_skip_nan(fbatch<K> acc, fbatch<K> x) noexcept {
 }
 
 }  // namespace quanta::detail::simd
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QUANTA_SIMD_DIAGNOSTICS_POP
 #endif

@@ -522,12 +522,13 @@ inline encoding compute_encoding(float min, float max, const encoding_options& o
   return detail::encoding_from_checked_range(min, max, options);
 }
 
-// The encoding of a tensor's range.
-inline encoding compute_encoding(span<const float> data, const encoding_options& options = {}) {
+// The encoding of a tensor's range. Arch: the instruction set of the range scan.
+template <class Arch = default_arch>
+encoding compute_encoding(span<const float> data, const encoding_options& options = {}) {
   constexpr const char* function = "compute_encoding";
   detail::check_options(function, options);
   if (data.empty()) QUANTA_THROW(function, ": data is empty; expected at least one value");
-  min_max_result r = detail::min_max<default_arch>(data.data(), data.size());
+  min_max_result r = detail::min_max<Arch>(data.data(), data.size());
   if (!r.finite()) {
     r = detail::finite_range(function, data.data(), 0, data.size(), options.skip_non_finite);
   }
@@ -575,13 +576,14 @@ inline void check_layout(const char* function, const block_layout& layout, std::
 }  // namespace detail
 
 // One encoding per channel of `data` (PyTorch per_channel_affine, QNN axis quantization).
-inline std::vector<encoding> compute_encodings(span<const float> data, const channel_layout& layout,
-                                               const encoding_options& options = {}) {
+template <class Arch = default_arch>
+std::vector<encoding> compute_encodings(span<const float> data, const channel_layout& layout,
+                                        const encoding_options& options = {}) {
   constexpr const char* function = "compute_encodings";
   detail::check_options(function, options);
   detail::check_layout(function, layout, data.size());
-  std::vector<min_max_result> ranges = detail::min_max_per_channel<default_arch>(
-      data.data(), layout.outer, layout.channels, layout.inner);
+  std::vector<min_max_result> ranges =
+      detail::min_max_per_channel<Arch>(data.data(), layout.outer, layout.channels, layout.inner);
   std::vector<encoding> encodings;
   encodings.reserve(layout.channels);
   for (std::size_t c = 0; c < layout.channels; ++c) {

@@ -196,6 +196,71 @@ void check_all_tensor() {
   }
 }
 
+// Finite codes of moderate size, so that whole blocks of 8-bit storage take the fast path (offset
+// and clamp after narrowing), with ties, codes at the -32768 boundary where that path gives up, and
+// a special value (NaN, infinities, huge values) in a few blocks only. t-space values times scale.
+std::vector<float> sparse_special_inputs(std::size_t n, float scale, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> moderate(-40000.0f, 40000.0f);
+  std::uniform_int_distribution<int> ties(-300, 300);
+  std::uniform_int_distribution<int> pick(0, 7);
+  std::uniform_int_distribution<std::size_t> rare(0, 599);
+  const float boundary[] = {-32767.5f, -32768.0f, -32766.5f, 32767.5f, 32768.0f, -32769.0f};
+  const float specials[] = {nan_value, inf, -inf, 3.4e38f, -3.4e38f, -1e10f, 1e10f};
+  std::vector<float> x(n);
+  for (auto& v : x) {
+    float t = 0.0f;
+    switch (pick(rng)) {
+      case 0:
+      case 1:
+        t = static_cast<float>(ties(rng)) + 0.5f;
+        break;
+      case 2:
+        t = std::nextafter(static_cast<float>(ties(rng)) + 0.5f, pick(rng) < 4 ? -inf : inf);
+        break;
+      case 3:
+        t = boundary[std::uniform_int_distribution<std::size_t>(0, std::size(boundary) - 1)(rng)];
+        break;
+      default:
+        t = moderate(rng) / 64.0f;
+        break;
+    }
+    v = t * scale;
+    if (rare(rng) == 0) {
+      v = specials[std::uniform_int_distribution<std::size_t>(0, std::size(specials) - 1)(rng)];
+    }
+  }
+  return x;
+}
+
+// quantize of 8-bit storage on inputs that start at every alignment within a 64-byte line.
+template <class Arch, class Q>
+void check_bytes_fast_path() {
+  const std::size_t lengths[] = {0, 1, 65, 255, 256, 513, 1000, 4099};
+  std::uint32_t seed = 99;
+  for (const encoding& e : encodings_for<Q>()) {
+    const std::vector<float> data = sparse_special_inputs(4099 + 16, e.scale, ++seed);
+    for (const quantize_options& o : all_options()) {
+      const quanta::detail::affine_params p = quanta::detail::make_affine_params(e, o);
+      for (std::size_t shift : {0u, 1u, 7u}) {
+        for (std::size_t n : lengths) {
+          INFO(quanta::detail::storage_name<Q>()
+               << " bitwidth " << e.bitwidth << " narrow " << e.narrow_range << " zero point "
+               << e.zero_point << " scale " << e.scale << " round " << static_cast<int>(o.round)
+               << " divide " << o.divide_by_scale << " pre " << o.zero_point_before_rounding
+               << " shift " << shift << " n " << n);
+          const float* x = data.data() + shift;
+          std::vector<Q> q(n), q_ref(n);
+          quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
+          quanta::ref::quantize(quanta::span<const float>(x, n), p, quanta::span<Q>(q_ref));
+          INFO("first difference at " << first_difference(q, q_ref));
+          REQUIRE(same_bits(q, q_ref));
+        }
+      }
+    }
+  }
+}
+
 // Every layout kernel against the reference, with a different encoding per channel or block.
 template <class Arch, class Q, class Layout>
 void check_layout(const Layout& layout, const quantize_options& o, std::uint32_t seed) {
@@ -273,6 +338,14 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per tensor", "[ke
   check_all_tensor<TestType, std::int16_t>();
   check_all_tensor<TestType, std::uint16_t>();
   check_all_tensor<TestType, std::int32_t>();
+}
+
+TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 8-bit blocks without specials",
+                        "[kernels][quantize]", arch_list) {
+  if (!runnable<TestType>()) return;
+  INFO("instruction set " << TestType::name());
+  check_bytes_fast_path<TestType, std::int8_t>();
+  check_bytes_fast_path<TestType, std::uint8_t>();
 }
 
 TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per channel and per block",

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -99,16 +100,21 @@ lanes<K> broadcast(const affine_params& p) noexcept {
   return l;
 }
 
+// t = x * inv_scale (or x / scale) + pre_offset, before the NaN rule and the clamp.
 template <class Mode, class K>
-ibatch<K> quantize_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
-  using fb = fbatch<K>;
-  fb t = Mode::divide ? x / p.factor : x * p.factor;
+fbatch<K> scale_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
+  fbatch<K> t = Mode::divide ? x / p.factor : x * p.factor;
   if constexpr (Mode::pre_offset) t = simd::opaque<K>(t) + p.pre;
-  // A NaN here came from a NaN input (or 0 * inf): it quantizes as 0.0 does, to pre_offset.
-  t = xsimd::select(t == t, t, p.pre);
-  t = xsimd::min(xsimd::max(t, p.lo), p.hi);
+  return t;
+}
+
+// t rounded as Mode says, exact for |t| < 2^22. Larger values round to an integer of at least
+// that size, NaN and values beyond int32 to INT_MIN.
+template <class Mode, class K>
+ibatch<K> round_lanes(fbatch<K> t) noexcept {
+  using fb = fbatch<K>;
   if constexpr (Mode::round == rounding::half_even) {
-    return simd::round_even<K>(t) + p.post;
+    return simd::round_even<K>(t);
   } else {
     const fb one(1.0f);
     const fb truncated = xsimd::to_float(xsimd::to_int(t));
@@ -120,8 +126,17 @@ ibatch<K> quantize_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
     } else {
       rounded = xsimd::select((t > mid) | ((t == mid) & (t > fb(0.0f))), down + one, down);
     }
-    return simd::round_even<K>(rounded) + p.post;
+    return simd::round_even<K>(rounded);
   }
+}
+
+template <class Mode, class K>
+ibatch<K> quantize_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
+  fbatch<K> t = scale_lanes<Mode>(x, p);
+  // A NaN here came from a NaN input (or 0 * inf): it quantizes as 0.0 does, to pre_offset.
+  t = xsimd::select(t == t, t, p.pre);
+  t = xsimd::min(xsimd::max(t, p.lo), p.hi);
+  return round_lanes<Mode, K>(t) + p.post;
 }
 
 template <class K>
@@ -199,6 +214,58 @@ void quantize_run(const float* x, std::size_t n, Source src, Q* q) noexcept {
     const fbatch<K> v = simd::load_partial(x + i, n - i, K{});
     simd::store_narrow_partial(q + i, quantize_lanes<Mode>(v, src.at(i)), n - i, K{});
   }
+}
+
+// Whether quantize_run_bytes can take p for 8-bit storage (see simd::store_offset_bytes4).
+inline bool byte_offset_fits(const affine_params& p) noexcept {
+  return p.post_offset > -256 && p.post_offset < 256;
+}
+
+template <class Q, class K>
+simd::byte_offset<Q, K> byte_offset_of(const affine_params& p) noexcept {
+  return {simd::wbatch<K>(static_cast<std::int16_t>(p.post_offset)),
+          xsimd::batch<Q, K>(static_cast<Q>(p.qmin)), xsimd::batch<Q, K>(static_cast<Q>(p.qmax))};
+}
+
+// Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
+// (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
+template <std::size_t Registers, class Mode, bool Clamp, class K, class Q>
+bool quantize_block_bytes(const float* x, const lanes<K>& l, const simd::byte_offset<Q, K>& o,
+                          Q* q) noexcept {
+  constexpr std::size_t N = fbatch<K>::size;
+  const auto code = [&](std::size_t k) {
+    return round_lanes<Mode, K>(scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), l));
+  };
+  simd::wbatch<K> w[Registers / 2];
+  simd::unroll<Registers / 2>(
+      [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1)); });
+  if (simd::any_floor(w)) return false;
+  simd::unroll<Registers / 4>(
+      [&](auto k) { simd::store_offset_bytes<Clamp>(q + 4 * k * N, w[2 * k], w[2 * k + 1], o); });
+  return true;
+}
+
+// quantize_run for 8-bit storage and one encoding: blocks of 16 registers, then of 4, each checked
+// once; a refused block (a NaN, an infinity, a value far below the range) is done again by
+// quantize_run before anything after it is read or written. l and o are taken by value: stores
+// through Q* may alias anything, so referenced parameters would be reloaded every block.
+template <class Mode, bool Clamp, class K, class Q>
+void quantize_run_bytes(const float* x, std::size_t n, lanes<K> l, simd::byte_offset<Q, K> o,
+                        Q* q) noexcept {
+  constexpr std::size_t N = fbatch<K>::size;
+  std::size_t i = 0;
+  if (n >= 32 * N) {
+    // Whole-register loads from one cache line each.
+    i = ((0 - reinterpret_cast<std::uintptr_t>(x)) % sizeof(fbatch<K>)) / sizeof(float);
+    quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
+  }
+  for (; i + 16 * N <= n; i += 16 * N)
+    if (!quantize_block_bytes<16, Mode, Clamp>(x + i, l, o, q + i))
+      quantize_run<Mode, K>(x + i, 16 * N, broadcast_source<K>{l}, q + i);
+  for (; i + 4 * N <= n; i += 4 * N)
+    if (!quantize_block_bytes<4, Mode, Clamp>(x + i, l, o, q + i))
+      quantize_run<Mode, K>(x + i, 4 * N, broadcast_source<K>{l}, q + i);
+  quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
 }
 
 template <class K, class Source, class Q>
@@ -316,6 +383,19 @@ void quantize_tensor(const float* x, std::size_t n, const affine_params& p, Q* q
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K>) {
+    if constexpr (sizeof(Q) == 1) {
+      if (kernels::byte_offset_fits(p)) {
+        const bool clamp =
+            p.qmin > std::numeric_limits<Q>::min() || p.qmax < std::numeric_limits<Q>::max();
+        kernels::with_mode(&p, 1, [&](auto mode) {
+          const auto l = kernels::broadcast<K>(p);
+          const auto o = kernels::byte_offset_of<Q, K>(p);
+          if (clamp) return kernels::quantize_run_bytes<decltype(mode), true, K>(x, n, l, o, q);
+          kernels::quantize_run_bytes<decltype(mode), false, K>(x, n, l, o, q);
+        });
+        return;
+      }
+    }
     if (simd_exact(p)) {
       kernels::with_mode(&p, 1, [&](auto mode) {
         kernels::quantize_run<decltype(mode), K>(

@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "quanta/config.hpp"
 
@@ -398,6 +400,108 @@ inline void store_partial(float* dst, fbatch<K> v, std::size_t count, K) noexcep
   alignas(64) float buffer[fbatch<K>::size];
   v.store_aligned(buffer);
   std::memcpy(dst, buffer, count * sizeof(float));
+}
+
+// --- 8-bit codes: narrow first, then add the offset and clamp ---------------------------------
+// XNNPACK's order of work: the float side only scales and rounds, the offset is a saturating
+// 16-bit addition and the range a byte clamp, which saves the NaN select, both float clamps and
+// the 32-bit addition per register. It is exact only when no code reaches -32768, which
+// store_offset_bytes4 checks (see there).
+
+template <class K>
+using wbatch = xsimd::batch<std::int16_t, K>;
+
+// Two registers of int32 to one of int16, saturating; on AVX2 and AVX-512 the 128-bit lanes of a
+// and b alternate, as the instruction leaves them.
+template <class K>
+inline wbatch<K> pack_words(ibatch<K> a, ibatch<K> b) noexcept {
+  if constexpr (sizeof(a.data) == 16) return _mm_packs_epi32(a.data, b.data);
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(a.data) == 32)
+    return _mm256_packs_epi32(a.data, b.data);
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_packs_epi32(a.data, b.data);
+#endif
+}
+
+// pack_words(a, b) and pack_words(c, d) to the bytes of a, b, c, d in element order, saturating to
+// Q's range: one more pack, then one permute that undoes the interleaving of 128-bit lanes.
+template <class Q, class K>
+inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
+  static_assert(sizeof(Q) == 1);
+  if constexpr (sizeof(ab.data) == 16) {
+    return std::is_signed_v<Q> ? _mm_packs_epi16(ab.data, cd.data)
+                               : _mm_packus_epi16(ab.data, cd.data);
+  }
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(ab.data) == 32) {
+    const __m256i b = std::is_signed_v<Q> ? _mm256_packs_epi16(ab.data, cd.data)
+                                          : _mm256_packus_epi16(ab.data, cd.data);
+    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
+#endif
+#if XSIMD_WITH_AVX512BW
+  else {
+    const __m512i b = std::is_signed_v<Q> ? _mm512_packs_epi16(ab.data, cd.data)
+                                          : _mm512_packus_epi16(ab.data, cd.data);
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_epi32(order, b);
+  }
+#endif
+}
+
+template <class F, std::size_t... I>
+inline void unroll(F& f, std::index_sequence<I...>) noexcept {
+  (f(std::integral_constant<std::size_t, I>{}), ...);
+}
+
+// Calls f(std::integral_constant<std::size_t, k>{}) for k = 0..M-1: unrolled at any optimization
+// level, so that arrays of registers indexed by k stay in registers.
+template <std::size_t M, class F>
+inline void unroll(F&& f) noexcept {
+  unroll(f, std::make_index_sequence<M>{});
+}
+
+template <class K, std::size_t M>
+inline wbatch<K> min_words(const wbatch<K>* w) noexcept {
+  if constexpr (M == 1) {
+    return w[0];
+  } else {
+    return xsimd::min(min_words<K, M / 2>(w), min_words<K, M - M / 2>(w + M / 2));
+  }
+}
+
+// Whether some word of w[0..M) is -32768: after pack_words, a code of -32768 or less, which
+// includes the INT_MIN that the conversion gives for NaN and for values out of int32 range (+inf
+// too). Those are the codes that narrowing before the offset would get wrong (store_offset_bytes).
+template <class K, std::size_t M>
+inline bool any_floor(const wbatch<K> (&w)[M]) noexcept {
+  return xsimd::any(min_words<K, M>(w) == wbatch<K>(std::numeric_limits<std::int16_t>::min()));
+}
+
+// The offset and clamp range of one encoding, spread over the lanes.
+template <class Q, class K>
+struct byte_offset {
+  wbatch<K> offset;
+  xsimd::batch<Q, K> lo, hi;
+};
+
+// ab = pack_words(a, b) and cd = pack_words(c, d) to the bytes clamp(code + offset, lo, hi) of a,
+// b, c, d in order, for |offset| < 32768 - 256, lo..hi within Q's range and no word -32768
+// (any_floor). Every saturation on the way is monotonic and leaves lo..hi alone, so saturating
+// early cannot move a code across the clamp; only a code of INT_MIN standing for +inf or NaN could.
+// The packs saturate to Q's range: Clamp = false when lo..hi is all of it.
+template <bool Clamp, class Q, class K>
+inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
+                               const byte_offset<Q, K>& o) noexcept {
+  const auto b = pack_bytes<Q, K>(xsimd::sadd(ab, o.offset), xsimd::sadd(cd, o.offset));
+  if constexpr (Clamp) {
+    xsimd::min(xsimd::max(b, o.lo), o.hi).store_unaligned(dst);
+  } else {
+    b.store_unaligned(dst);
+  }
 }
 
 // Round to nearest, ties to even: the conversion in the default floating-point environment.

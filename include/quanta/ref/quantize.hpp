@@ -58,64 +58,46 @@ inline void quantize_dequantize(span<const float> x, const detail::affine_params
 // Per-channel and per-block forms: element (o, c, i) of the [outer, channels, inner] tensor uses
 // params[c] (per channel) or params[layout.encoding_index(o, c, i)] (per block).
 
-template <class Q>
-void quantize(span<const float> x, const channel_layout& layout,
-              span<const detail::affine_params> params, span<Q> q) noexcept {
+// Calls visit(k, p) for every element k, in memory order, with p the index of its parameters.
+template <class Visit>
+void for_each_element(const channel_layout& layout, Visit visit) noexcept {
   std::size_t k = 0;
   for (std::size_t o = 0; o < layout.outer; ++o)
     for (std::size_t c = 0; c < layout.channels; ++c)
       for (std::size_t i = 0; i < layout.inner; ++i, ++k)
-        q[k] = static_cast<Q>(quantize_code(x[k], params[c]));
+        visit(k, c);
 }
 
-template <class Q>
-void dequantize(span<const Q> q, const channel_layout& layout,
-                span<const detail::affine_params> params, span<float> x) noexcept {
+template <class Visit>
+void for_each_element(const block_layout& layout, Visit visit) noexcept {
   std::size_t k = 0;
   for (std::size_t o = 0; o < layout.outer; ++o)
     for (std::size_t c = 0; c < layout.channels; ++c)
       for (std::size_t i = 0; i < layout.inner; ++i, ++k)
-        x[k] = dequantize_code(q[k], params[c]);
+        visit(k, layout.encoding_index(o, c, i));
 }
 
-inline void quantize_dequantize(span<const float> x, const channel_layout& layout,
-                                span<const detail::affine_params> params, span<float> y) noexcept {
-  std::size_t k = 0;
-  for (std::size_t o = 0; o < layout.outer; ++o)
-    for (std::size_t c = 0; c < layout.channels; ++c)
-      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
-        y[k] = dequantize_code(quantize_code(x[k], params[c]), params[c]);
+template <class Q, class Layout>
+void quantize(span<const float> x, const Layout& layout, span<const detail::affine_params> params,
+              span<Q> q) noexcept {
+  for_each_element(layout, [&](std::size_t k, std::size_t p) {
+    q[k] = static_cast<Q>(quantize_code(x[k], params[p]));
+  });
 }
 
-template <class Q>
-void quantize(span<const float> x, const block_layout& layout,
-              span<const detail::affine_params> params, span<Q> q) noexcept {
-  std::size_t k = 0;
-  for (std::size_t o = 0; o < layout.outer; ++o)
-    for (std::size_t c = 0; c < layout.channels; ++c)
-      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
-        q[k] = static_cast<Q>(quantize_code(x[k], params[layout.encoding_index(o, c, i)]));
+template <class Q, class Layout>
+void dequantize(span<const Q> q, const Layout& layout, span<const detail::affine_params> params,
+                span<float> x) noexcept {
+  for_each_element(layout,
+                   [&](std::size_t k, std::size_t p) { x[k] = dequantize_code(q[k], params[p]); });
 }
 
-template <class Q>
-void dequantize(span<const Q> q, const block_layout& layout,
-                span<const detail::affine_params> params, span<float> x) noexcept {
-  std::size_t k = 0;
-  for (std::size_t o = 0; o < layout.outer; ++o)
-    for (std::size_t c = 0; c < layout.channels; ++c)
-      for (std::size_t i = 0; i < layout.inner; ++i, ++k)
-        x[k] = dequantize_code(q[k], params[layout.encoding_index(o, c, i)]);
-}
-
-inline void quantize_dequantize(span<const float> x, const block_layout& layout,
-                                span<const detail::affine_params> params, span<float> y) noexcept {
-  std::size_t k = 0;
-  for (std::size_t o = 0; o < layout.outer; ++o)
-    for (std::size_t c = 0; c < layout.channels; ++c)
-      for (std::size_t i = 0; i < layout.inner; ++i, ++k) {
-        const detail::affine_params& p = params[layout.encoding_index(o, c, i)];
-        y[k] = dequantize_code(quantize_code(x[k], p), p);
-      }
+template <class Layout>
+void quantize_dequantize(span<const float> x, const Layout& layout,
+                         span<const detail::affine_params> params, span<float> y) noexcept {
+  for_each_element(layout, [&](std::size_t k, std::size_t p) {
+    y[k] = dequantize_code(quantize_code(x[k], params[p]), params[p]);
+  });
 }
 
 }  // namespace quanta::ref

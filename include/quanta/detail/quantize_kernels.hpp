@@ -227,6 +227,15 @@ simd::byte_offset<Q, K> byte_offset_of(const affine_params& p) noexcept {
           xsimd::batch<Q, K>(static_cast<Q>(p.qmin)), xsimd::batch<Q, K>(static_cast<Q>(p.qmax))};
 }
 
+// How many elements precede the first x + i that starts a register-sized piece of memory, so that
+// the whole-register loads or stores after them touch one cache line each (0 for short runs, where
+// the split accesses cost less than the extra pass).
+template <class K>
+std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
+  if (n < 32 * fbatch<K>::size) return 0;
+  return ((0 - reinterpret_cast<std::uintptr_t>(x)) % sizeof(fbatch<K>)) / sizeof(float);
+}
+
 // Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
 // (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
 template <std::size_t Registers, class Mode, bool Clamp, class K, class Q>
@@ -253,12 +262,8 @@ template <class Mode, bool Clamp, class K, class Q>
 void quantize_run_bytes(const float* x, std::size_t n, lanes<K> l, simd::byte_offset<Q, K> o,
                         Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
-  std::size_t i = 0;
-  if (n >= 32 * N) {
-    // Whole-register loads from one cache line each.
-    i = ((0 - reinterpret_cast<std::uintptr_t>(x)) % sizeof(fbatch<K>)) / sizeof(float);
-    quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
-  }
+  std::size_t i = misaligned_head<K>(x, n);
+  quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
   for (; i + 16 * N <= n; i += 16 * N)
     if (!quantize_block_bytes<16, Mode, Clamp>(x + i, l, o, q + i))
       quantize_run<Mode, K>(x + i, 16 * N, broadcast_source<K>{l}, q + i);
@@ -285,6 +290,25 @@ void dequantize_run(const Q* q, std::size_t n, Source src, float* x) noexcept {
     simd::store_partial(x + i, dequantize_lanes(v, src.at(i)), n - i, K{});
   }
 }
+
+#if QUANTA_SIMD_BYTE_PERMUTE
+// dequantize_run for 8-bit storage and one encoding on AVX-512 VBMI: see simd::biased_floats.
+template <class Q>
+void dequantize_run_bytes(const Q* q, std::size_t n, lanes<xsimd::avx512bw> l,
+                          std::int32_t zero_point, float* x) noexcept {
+  using K = xsimd::avx512bw;
+  constexpr std::size_t N = fbatch<K>::size;
+  const fbatch<K> bias(
+      static_cast<float>((1 << 23) + zero_point + (std::is_signed_v<Q> ? 128 : 0)));
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    fbatch<K> f[4];
+    simd::biased_floats(q + i, f);
+    simd::unroll<4>([&](auto k) { ((f[k] - bias) * l.scale).store_unaligned(x + i + k * N); });
+  }
+  dequantize_run<K>(q + i, n - i, broadcast_source<K>{l}, x + i);
+}
+#endif
 
 // y may be x: each register is read before the same elements are written.
 template <class Mode, class K, class Source>
@@ -414,7 +438,17 @@ void dequantize_tensor(const Q* q, std::size_t n, const affine_params& p, float*
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
-    kernels::dequantize_run<K>(q, n, kernels::broadcast_source<K>{kernels::broadcast<K>(p)}, x);
+    const kernels::broadcast_source<K> src{kernels::broadcast<K>(p)};
+    const std::size_t head = kernels::misaligned_head<K>(x, n);
+    kernels::dequantize_run<K>(q, head, src, x);
+#if QUANTA_SIMD_BYTE_PERMUTE
+    // The bias 2^23 + zero_point (+ 128) must be exact in float.
+    if constexpr (std::is_same_v<K, xsimd::avx512bw> && sizeof(Q) == 1) {
+      if (p.zero_point > -(1 << 22) && p.zero_point < (1 << 22))
+        return kernels::dequantize_run_bytes(q + head, n - head, src.l, p.zero_point, x + head);
+    }
+#endif
+    kernels::dequantize_run<K>(q + head, n - head, src, x + head);
     return;
   }
 #endif

@@ -504,6 +504,32 @@ inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
   }
 }
 
+// --- 8-bit codes to floats with one byte permute (AVX-512 VBMI) -------------------------------
+// Placing a byte u in the low byte of 2^23's bit pattern gives the float 2^23 + u, so that one
+// permute replaces the widening and the conversion; (2^23 + u) - (2^23 + zero_point) is exact.
+// Compile-time only: a host built for VBMI (-march=icelake-server and later) gets it, the
+// dispatch library's avx512bw objects (built without -mavx512vbmi) do not.
+#if XSIMD_WITH_AVX512BW && defined(__AVX512VBMI__)
+#define QUANTA_SIMD_BYTE_PERMUTE 1
+
+// The floats 2^23 + u for the 64 codes at src, 16 per register, where u is the code itself for
+// unsigned storage and code + 128 (sign bit flipped) for signed storage.
+template <class Q>
+inline void biased_floats(const Q* src, fbatch<xsimd::avx512bw> (&out)[4]) noexcept {
+  __m512i v = _mm512_loadu_si512(src);
+  if constexpr (std::is_signed_v<Q>) v = _mm512_xor_si512(v, _mm512_set1_epi8(-128));
+  const __m512i pattern = _mm512_set1_epi32(0x4B000000);
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  constexpr __mmask64 low_bytes = 0x1111111111111111;
+  unroll<4>([&](auto k) {
+    const __m512i index = _mm512_add_epi32(lanes, _mm512_set1_epi32(16 * static_cast<int>(k)));
+    out[k] = _mm512_castsi512_ps(_mm512_mask_permutexvar_epi8(pattern, low_bytes, index, v));
+  });
+}
+#else
+#define QUANTA_SIMD_BYTE_PERMUTE 0
+#endif
+
 // Round to nearest, ties to even: the conversion in the default floating-point environment.
 template <class K>
 inline ibatch<K> round_even(fbatch<K> v) noexcept {

@@ -325,6 +325,24 @@ TEST_CASE("quantize: empty tensors are fine", "[quantize]") {
   CHECK(q.empty());
 }
 
+namespace {
+
+// PyTorch's qint8 or quint8 codes, written by `quantize_into` into a span of the storage type and
+// widened to int32 for comparison.
+template <class QuantizeInto>
+std::vector<std::int32_t> codes_of(bool is_signed, std::size_t n, QuantizeInto quantize_into) {
+  std::vector<std::int8_t> s8(is_signed ? n : 0);
+  std::vector<std::uint8_t> u8(is_signed ? 0 : n);
+  if (is_signed) {
+    quantize_into(quanta::span<std::int8_t>(s8));
+    return {s8.begin(), s8.end()};
+  }
+  quantize_into(quanta::span<std::uint8_t>(u8));
+  return {u8.begin(), u8.end()};
+}
+
+}  // namespace
+
 TEST_CASE("pytorch parity: observers, quantize_per_tensor, fake_quantize", "[quantize][pytorch]") {
   for (const auto& c : pytorch_vectors::per_tensor()) {
     INFO(c.name << " " << c.kind << (c.is_signed ? " qint8" : " quint8"));
@@ -336,19 +354,10 @@ TEST_CASE("pytorch parity: observers, quantize_per_tensor, fake_quantize", "[qua
     const encoding e = quanta::compute_encoding(c.x, o);
     CHECK(e.scale == c.scale);
     CHECK(e.zero_point == c.zero_point);
-    std::vector<std::int32_t> q(c.x.size());
     std::vector<float> fake(c.x.size());
     const auto rules = quantize_options::for_profile(profile::pytorch);
-    if (c.is_signed) {
-      std::vector<std::int8_t> q8(c.x.size());
-      quanta::quantize(c.x, e, q8, rules);
-      q.assign(q8.begin(), q8.end());
-    } else {
-      std::vector<std::uint8_t> q8(c.x.size());
-      quanta::quantize(c.x, e, q8, rules);
-      q.assign(q8.begin(), q8.end());
-    }
-    CHECK(q == c.q);
+    CHECK(codes_of(c.is_signed, c.x.size(),
+                   [&](auto q8) { quanta::quantize(c.x, e, q8, rules); }) == c.q);
     quanta::quantize_dequantize(c.x, e, fake, rules);
     CHECK(fake == c.fake);
   }
@@ -371,17 +380,8 @@ TEST_CASE("pytorch parity: per-channel observers and quantize_per_channel",
       CHECK(encodings[k].scale == c.scales[k]);
       CHECK(encodings[k].zero_point == c.zero_points[k]);
     }
-    std::vector<std::int32_t> q(c.x.size());
-    if (c.is_signed) {
-      std::vector<std::int8_t> q8(c.x.size());
-      quanta::quantize(c.x, layout, encodings, q8);
-      q.assign(q8.begin(), q8.end());
-    } else {
-      std::vector<std::uint8_t> q8(c.x.size());
-      quanta::quantize(c.x, layout, encodings, q8);
-      q.assign(q8.begin(), q8.end());
-    }
-    CHECK(q == c.q);
+    CHECK(codes_of(c.is_signed, c.x.size(),
+                   [&](auto q8) { quanta::quantize(c.x, layout, encodings, q8); }) == c.q);
   }
 }
 

@@ -392,6 +392,66 @@ TEST_CASE("quantize_pack: per tensor equals quantize then pack", "[pack][fused]"
   }
 }
 
+// The 4-bit kernels that join nibbles in registers work on blocks of 256 elements: every
+// zero point, narrow range, rounding and offset option on clean blocks, blocks with one NaN or
+// infinity, and ragged ends, against ref::quantize + ref::pack and ref::dequantize.
+TEST_CASE("quantize_pack: 4-bit blocks, every encoding class and option, SIMD == ref",
+          "[pack][fused][simd]") {
+  std::vector<quantize_options> options;
+  for (quanta::rounding m :
+       {quanta::rounding::half_even, quanta::rounding::half_away, quanta::rounding::half_up})
+    for (bool divide : {false, true})
+      for (bool pre : {false, true})
+        options.push_back({m, divide, pre});
+  const std::size_t n = 256 * 5 + 37;
+  std::vector<float> x = random_floats(n, 11u, 9.0f);
+  for (std::size_t i = 0; i < 64; ++i)
+    x[300 + i] = static_cast<float>(i % 19) - 9.5f;  // ties at scale 1
+  x[600] = std::numeric_limits<float>::quiet_NaN();
+  x[900] = -std::numeric_limits<float>::infinity();
+  for (bool is_signed : {true, false}) {
+    for (bool narrow : {false, true}) {
+      encoding e{1.0f, 0, 4, is_signed, narrow};
+      for (std::int32_t zp = e.qmin(); zp <= e.qmax(); zp += 3) {
+        for (float scale : {1.0f, 0.37f}) {
+          e.zero_point = zp;
+          e.scale = scale;
+          for (const quantize_options& o : options) {
+            INFO("signed " << is_signed << " narrow " << narrow << " zero point " << zp << " scale "
+                           << scale << " round " << static_cast<int>(o.round) << " divide "
+                           << o.divide_by_scale << " pre " << o.zero_point_before_rounding);
+            const auto p = quanta::detail::make_affine_params(e, o);
+            std::vector<std::int8_t> codes(n);
+            quanta::ref::quantize(quanta::span<const float>(x), p,
+                                  quanta::span<std::int8_t>(codes));
+            bytes want(quanta::packed_size(n, 4));
+            quanta::ref::pack(quanta::span<const std::int8_t>(codes), 4,
+                              quanta::span<std::uint8_t>(want));
+            std::vector<float> y_want(n);
+            quanta::ref::dequantize(quanta::span<const std::int8_t>(codes), p,
+                                    quanta::span<float>(y_want));
+            for_each_arch([&](auto arch) {
+              using Arch = decltype(arch);
+              INFO("arch " << Arch::name());
+              bytes got(want.size(), 0xAA);
+              std::vector<float> y(n);
+              if (is_signed) {
+                quanta::quantize_pack_int4<Arch>(x, e, got, o);
+                quanta::unpack_dequantize_int4<Arch>(got, e, y);
+              } else {
+                quanta::quantize_pack_uint4<Arch>(x, e, got, o);
+                quanta::unpack_dequantize_uint4<Arch>(got, e, y);
+              }
+              REQUIRE(got == want);
+              REQUIRE(same_floats(y, y_want));
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("quantize_pack: 2-bit", "[pack][fused]") {
   encoding_options o = four_bit(true);
   o.bitwidth = 2;

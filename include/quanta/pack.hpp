@@ -178,11 +178,7 @@ void quantize_pack_checked(const char* function, span<const float> x, const enco
                  packed.size());
   check_packed_encoding<P>(function, "encoding", 0, false, e);
   const affine_params p = make_affine_params(e, o);
-  quantize_pack_stream<Arch, code_storage<P>>(
-      x.size(), P::bits, packed.data(),
-      [&](std::size_t start, std::size_t count, code_storage<P>* codes) {
-        quantize_tensor<Arch>(x.data() + start, count, p, codes);
-      });
+  quantize_pack_tensor<Arch, code_storage<P>>(x.data(), x.size(), p, P::bits, packed.data());
 }
 
 template <class Arch, class P>
@@ -193,11 +189,7 @@ void unpack_dequantize_checked(const char* function, span<const std::uint8_t> pa
                  x.size() * sizeof(float));
   check_packed_encoding<P>(function, "encoding", 0, false, e);
   const affine_params p = make_affine_params(e, quantize_options{});
-  unpack_dequantize_stream<Arch, code_storage<P>>(
-      packed.data(), x.size(), P::bits,
-      [&](std::size_t start, std::size_t count, const code_storage<P>* codes) {
-        dequantize_tensor<Arch>(codes, count, p, x.data() + start);
-      });
+  unpack_dequantize_tensor<Arch, code_storage<P>>(packed.data(), x.size(), p, P::bits, x.data());
 }
 
 template <class Arch, class P, class Layout>

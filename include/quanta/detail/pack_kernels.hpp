@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "quanta/config.hpp"
@@ -134,6 +135,13 @@ std::uint8_t* as_bytes(T* p) noexcept {
   return reinterpret_cast<std::uint8_t*>(p);
 }
 
+// Calls f(std::integral_constant<int, bits>{}) for bits 2 or 4, so that loops see a constant.
+template <class F>
+void with_bits(int bits, F&& f) {
+  if (bits == 4) return f(std::integral_constant<int, 4>{});
+  f(std::integral_constant<int, 2>{});
+}
+
 // v[0..n) into packed_bytes(n, bits) bytes. T is std::int8_t or std::uint8_t.
 template <class Arch, class T>
 void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexcept {
@@ -147,22 +155,33 @@ void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexc
     using bytes = typename L::bytes;
     constexpr std::size_t w = bytes::size;
     const std::uint8_t* in = as_bytes(v);
-    if (bits == 4) {
-      for (; i + 2 * w <= n; i += 2 * w, o += w) {
-        const bytes a = bytes::load_unaligned(in + i);
-        const bytes b = bytes::load_unaligned(in + i + w);
-        join_pairs<4, L>(a, b).store_unaligned(packed + o);
+    with_bits(bits, [&](auto b) {
+      constexpr int B = decltype(b)::value;
+      constexpr std::size_t group = w * 8 / B;  // codes per register of output
+      // group codes at c to one register of packed bytes at out.
+      const auto join = [](const std::uint8_t* c, std::uint8_t* out) {
+        const auto r = [c](std::size_t k) { return bytes::load_unaligned(c + k * bytes::size); };
+        if constexpr (B == 4) {
+          join_pairs<4, L>(r(0), r(1)).store_unaligned(out);
+        } else {
+          join_pairs<4, L>(join_pairs<2, L>(r(0), r(1)), join_pairs<2, L>(r(2), r(3)))
+              .store_unaligned(out);
+        }
+      };
+      for (; i + group <= n; i += group, o += w)
+        join(in + i, packed + o);
+      if (i < n) {
+        // The last codes through zero-padded buffers: zero fields are what ref::pack writes after
+        // the last value.
+        std::uint8_t codes[group] = {};
+        std::uint8_t out[w];
+        std::memcpy(codes, in + i, n - i);
+        join(codes, out);
+        std::memcpy(packed + o, out, ref::packed_bytes(n - i, bits));
+        o += ref::packed_bytes(n - i, bits);
+        i = n;
       }
-    } else {
-      for (; i + 4 * w <= n; i += 4 * w, o += w) {
-        const bytes a = bytes::load_unaligned(in + i);
-        const bytes b = bytes::load_unaligned(in + i + w);
-        const bytes c = bytes::load_unaligned(in + i + 2 * w);
-        const bytes d = bytes::load_unaligned(in + i + 3 * w);
-        join_pairs<4, L>(join_pairs<2, L>(a, b), join_pairs<2, L>(c, d))
-            .store_unaligned(packed + o);
-      }
-    }
+    });
   }
 #endif
   ref::pack(span<const T>(v + i, n - i), bits,
@@ -182,29 +201,45 @@ void unpack_codes(const std::uint8_t* packed, std::size_t n, int bits, T* v) noe
     using bytes = typename L::bytes;
     constexpr std::size_t w = bytes::size;
     std::uint8_t* out = as_bytes(v);
-    const auto finish = [bits](const bytes& x) {
-      if constexpr (std::is_signed_v<T>) return sign_extend(x, bits);
-      return x;
-    };
-    bytes first, second;
-    if (bits == 4) {
-      for (; i + 2 * w <= n; i += 2 * w, o += w) {
-        split_pairs<4, L>(bytes::load_unaligned(packed + o), first, second);
-        finish(first).store_unaligned(out + i);
-        finish(second).store_unaligned(out + i + w);
+    with_bits(bits, [&](auto b) {
+      constexpr int B = decltype(b)::value;
+      constexpr std::size_t group = w * 8 / B;
+      // One register of packed bytes at p to group codes at c.
+      const auto split = [](const std::uint8_t* p, std::uint8_t* c) {
+        const auto put = [c](std::size_t k, const bytes& x) {
+          if constexpr (std::is_signed_v<T>) {
+            sign_extend(x, B).store_unaligned(c + k * bytes::size);
+          } else {
+            x.store_unaligned(c + k * bytes::size);
+          }
+        };
+        bytes first, second;
+        split_pairs<4, L>(bytes::load_unaligned(p), first, second);
+        if constexpr (B == 4) {
+          put(0, first);
+          put(1, second);
+        } else {
+          bytes third, fourth;
+          split_pairs<2, L>(second, third, fourth);
+          split_pairs<2, L>(first, first, second);
+          put(0, first);
+          put(1, second);
+          put(2, third);
+          put(3, fourth);
+        }
+      };
+      for (; i + group <= n; i += group, o += w)
+        split(packed + o, out + i);
+      if (i < n) {
+        std::uint8_t in[w] = {};
+        std::uint8_t codes[group];
+        std::memcpy(in, packed + o, ref::packed_bytes(n - i, bits));
+        split(in, codes);
+        std::memcpy(out + i, codes, n - i);
+        o += ref::packed_bytes(n - i, bits);
+        i = n;
       }
-    } else {
-      bytes third, fourth;
-      for (; i + 4 * w <= n; i += 4 * w, o += w) {
-        split_pairs<4, L>(bytes::load_unaligned(packed + o), first, second);
-        split_pairs<2, L>(second, third, fourth);
-        split_pairs<2, L>(first, first, second);
-        finish(first).store_unaligned(out + i);
-        finish(second).store_unaligned(out + i + w);
-        finish(third).store_unaligned(out + i + 2 * w);
-        finish(fourth).store_unaligned(out + i + 3 * w);
-      }
-    }
+    });
   }
 #endif
   ref::unpack(span<const std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)), bits,
@@ -267,6 +302,178 @@ void unpack_dequantize_stream(const std::uint8_t* packed, std::size_t n, int bit
     unpack_codes<Arch>(packed + start / per_byte, count, bits, codes);
     drain(start, count, codes);
   }
+}
+
+// --- Per-tensor 4-bit kernels on AVX-512 --------------------------------------------------------
+// Quantize joins the nibbles in registers right after the 8-bit quantize kernel's narrowing
+// (kernels::quantize_block_bytes' steps), so the codes never reach memory: codes are biased to
+// 0..15 (signed storage: + 8, so the stored nibble is the biased code ^ 8), each pair of bytes
+// becomes lo + 16 * hi with one multiply-add, and two registers of pairs narrow to 64 packed bytes
+// with one word permute for order. Dequantize looks the 16 possible values up in one register.
+#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
+QUANTA_SIMD_DIAGNOSTICS_PUSH
+namespace int4_avx512 {
+
+using K = xsimd::avx512bw;
+constexpr std::size_t block = 16 * simd::fbatch<K>::size;  // elements of one checked block
+
+// kernels::misaligned_head when it is even (a whole number of packed bytes), else 0.
+inline std::size_t even_head(const float* x, std::size_t n) noexcept {
+  const std::size_t head = kernels::misaligned_head<K>(x, n);
+  return head % 2 == 0 ? head : 0;
+}
+
+template <class Q>
+constexpr int nibble_bias = std::is_signed_v<Q> ? 8 : 0;
+
+// 256 elements of x to 128 packed bytes; false, with nothing stored, when any_floor refuses them.
+template <class Mode, bool Clamp, class Q>
+bool quantize_pack_block(const float* x, const kernels::lanes<K>& l,
+                         const simd::byte_offset<std::uint8_t, K>& o,
+                         std::uint8_t* packed) noexcept {
+  constexpr std::size_t N = simd::fbatch<K>::size;
+  const auto code = [&](std::size_t k) {
+    return kernels::round_lanes<Mode, K>(
+        kernels::scale_lanes<Mode>(simd::fbatch<K>::load_unaligned(x + k * N), l));
+  };
+  simd::wbatch<K> w[8];
+  simd::unroll<8>([&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1)); });
+  if (simd::any_floor(w)) return false;
+  // Bytes in the packs' order: within each 128-bit lane, groups of four consecutive elements, so
+  // that neighbouring bytes are neighbouring elements.
+  __m512i pairs[4];
+  simd::unroll<4>([&](auto k) {
+    __m512i b = _mm512_packus_epi16(xsimd::sadd(w[2 * k], o.offset).data,
+                                    xsimd::sadd(w[2 * k + 1], o.offset).data);
+    b = _mm512_min_epu8(b, o.hi.data);
+    if constexpr (Clamp) b = _mm512_max_epu8(b, o.lo.data);
+    pairs[k] = _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));  // byte weights 1, 16
+  });
+  // Word g of the result (elements 4g..4g+3) sits at word 8 (g % 4) + 4 (g / 16) + g % 16 / 4.
+  const __m512i order =
+      _mm512_setr_epi32(0x00080000, 0x00180010, 0x00090001, 0x00190011, 0x000A0002, 0x001A0012,
+                        0x000B0003, 0x001B0013, 0x000C0004, 0x001C0014, 0x000D0005, 0x001D0015,
+                        0x000E0006, 0x001E0016, 0x000F0007, 0x001F0017);
+  simd::unroll<2>([&](auto j) {
+    __m512i v =
+        _mm512_permutexvar_epi16(order, _mm512_packus_epi16(pairs[2 * j], pairs[2 * j + 1]));
+    if constexpr (std::is_signed_v<Q>) v = _mm512_xor_si512(v, _mm512_set1_epi8(-120));  // 0x88
+    _mm512_storeu_si512(packed + 64 * j, v);
+  });
+  return true;
+}
+
+// Whole blocks of x into packed; returns how many elements it did. A refused block is quantized
+// by the 8-bit kernel and packed from a buffer.
+template <class Arch, class Mode, bool Clamp, class Q>
+std::size_t quantize_pack_run(const float* x, std::size_t n, const affine_params& p,
+                              std::uint8_t* packed) noexcept {
+  const kernels::lanes<K> l = kernels::broadcast<K>(p);
+  affine_params biased = p;
+  biased.post_offset += nibble_bias<Q>;
+  biased.qmin += nibble_bias<Q>;
+  biased.qmax += nibble_bias<Q>;
+  const auto o = kernels::byte_offset_of<std::uint8_t, K>(biased);
+  std::size_t i = 0;
+  for (; i + block <= n; i += block) {
+    if (!quantize_pack_block<Mode, Clamp, Q>(x + i, l, o, packed + i / 2)) {
+      Q codes[block];
+      quantize_tensor<Arch>(x + i, block, p, codes);
+      pack_codes<Arch>(codes, block, 4, packed + i / 2);
+    }
+  }
+  return i;
+}
+
+// All n elements. Up to an even element whose x is 64-byte aligned, whole registers, and the last
+// codes go through a zero-padded copy of their packed bytes and masked stores.
+template <class Q>
+void unpack_dequantize_run(const std::uint8_t* packed, std::size_t n, const affine_params& p,
+                           float* x) noexcept {
+  alignas(64) float values[16];
+  for (int u = 0; u < 16; ++u)
+    values[u] = ref::dequantize_code(std::is_signed_v<Q> ? (u ^ 8) - 8 : u, p);
+  const __m512 table = _mm512_load_ps(values);
+  // Element j of a register is nibble j of 8 packed bytes: their first 4 bytes broadcast to lanes
+  // 0..7 and the next 4 to lanes 8..15 (broadcast loads, off the shuffle port), each lane shifted
+  // right by 4 (j % 8); the lookup reads the low 4 bits of each lane.
+  const __m512i shifts =
+      _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+  const auto lookup = [&](const std::uint8_t* eight) {
+    std::int32_t first, second;
+    std::memcpy(&first, eight, 4);
+    std::memcpy(&second, eight + 4, 4);
+    const __m512i v = _mm512_mask_set1_epi32(_mm512_set1_epi32(first), 0xFF00, second);
+    return _mm512_permutexvar_ps(_mm512_srlv_epi32(v, shifts), table);
+  };
+  constexpr std::size_t N = simd::fbatch<K>::size;
+  // Elements [i, i + count) for count <= 2 N.
+  const auto partial = [&](std::size_t i, std::size_t count) {
+    std::uint8_t eight[N] = {};
+    std::memcpy(eight, packed + i / 2, ref::packed_bytes(count, 4));
+    for (std::size_t k = 0; k < count; k += N) {
+      const std::size_t m = std::min(N, count - k);
+      _mm512_mask_storeu_ps(x + i + k, simd::tail_mask<K>(m), lookup(eight + k / 2));
+    }
+  };
+  std::size_t i = even_head(x, n);
+  if (i > 0) partial(0, i);
+  for (; i + 2 * N <= n; i += 2 * N) {
+    _mm512_storeu_ps(x + i, lookup(packed + i / 2));
+    _mm512_storeu_ps(x + i + N, lookup(packed + i / 2 + N / 2));
+  }
+  if (i < n) partial(i, n - i);
+}
+
+}  // namespace int4_avx512
+QUANTA_SIMD_DIAGNOSTICS_POP
+#endif
+
+// Per-tensor fused quantize + pack: on AVX-512 with 4 bits, the chunked path (8-bit codes in a
+// buffer, then pack_codes) up to an even element whose x is 64-byte aligned, the register kernel
+// for whole blocks, then the chunked path again for the rest.
+template <class Arch, class Q>
+void quantize_pack_tensor(const float* x, std::size_t n, const affine_params& p, int bits,
+                          std::uint8_t* packed) noexcept {
+  const auto chunked = [&](std::size_t from, std::size_t to) {
+    quantize_pack_stream<Arch, Q>(to - from, bits, packed + from / ref::values_per_byte(bits),
+                                  [&](std::size_t start, std::size_t count, Q* codes) {
+                                    quantize_tensor<Arch>(x + from + start, count, p, codes);
+                                  });
+  };
+  std::size_t done = 0;
+#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
+  if constexpr (std::is_same_v<simd::kernel_arch_t<Arch>, xsimd::avx512bw>) {
+    if (bits == 4 && kernels::byte_offset_fits(p)) {
+      const std::size_t head = int4_avx512::even_head(x, n);
+      chunked(0, head);
+      const bool clamp = p.qmin + int4_avx512::nibble_bias<Q> > 0;
+      kernels::with_mode(&p, 1, [&](auto mode) {
+        using M = decltype(mode);
+        const float* xh = x + head;
+        std::uint8_t* ph = packed + head / 2;
+        done =
+            head + (clamp ? int4_avx512::quantize_pack_run<Arch, M, true, Q>(xh, n - head, p, ph)
+                          : int4_avx512::quantize_pack_run<Arch, M, false, Q>(xh, n - head, p, ph));
+      });
+    }
+  }
+#endif
+  chunked(done, n);
+}
+
+template <class Arch, class Q>
+void unpack_dequantize_tensor(const std::uint8_t* packed, std::size_t n, const affine_params& p,
+                              int bits, float* x) noexcept {
+#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
+  if constexpr (std::is_same_v<simd::kernel_arch_t<Arch>, xsimd::avx512bw>) {
+    if (bits == 4) return int4_avx512::unpack_dequantize_run<Q>(packed, n, p, x);
+  }
+#endif
+  unpack_dequantize_stream<Arch, Q>(packed, n, bits,
+                                    [&](std::size_t start, std::size_t count, const Q* codes) {
+                                      dequantize_tensor<Arch>(codes, count, p, x + start);
+                                    });
 }
 
 // Elements [start, start + count) of a per-channel tensor, cut into pieces that one kernel call

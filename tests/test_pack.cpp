@@ -409,6 +409,7 @@ TEST_CASE("quantize_pack: 4-bit blocks, every encoding class and option, SIMD ==
     x[300 + i] = static_cast<float>(i % 19) - 9.5f;  // ties at scale 1
   x[600] = std::numeric_limits<float>::quiet_NaN();
   x[900] = -std::numeric_limits<float>::infinity();
+  x[n - 3] = std::numeric_limits<float>::quiet_NaN();  // in the zero-padded last block
   for (bool is_signed : {true, false}) {
     for (bool narrow : {false, true}) {
       encoding e{1.0f, 0, 4, is_signed, narrow};

@@ -363,26 +363,36 @@ bool quantize_pack_block(const float* x, const kernels::lanes<K>& l,
   return true;
 }
 
-// Whole blocks of x into packed; returns how many elements it did. A refused block is quantized
-// by the 8-bit kernel and packed from a buffer.
+// All n elements of x into packed. A refused block is quantized by the 8-bit kernel and packed
+// from a buffer.
 template <class Arch, class Mode, bool Clamp, class Q>
-std::size_t quantize_pack_run(const float* x, std::size_t n, const affine_params& p,
-                              std::uint8_t* packed) noexcept {
+void quantize_pack_run(const float* x, std::size_t n, const affine_params& p,
+                       std::uint8_t* packed) noexcept {
   const kernels::lanes<K> l = kernels::broadcast<K>(p);
   affine_params biased = p;
   biased.post_offset += nibble_bias<Q>;
   biased.qmin += nibble_bias<Q>;
   biased.qmax += nibble_bias<Q>;
   const auto o = kernels::byte_offset_of<std::uint8_t, K>(biased);
+  // Elements [i, i + count) through pack_codes, for a refused block or the last ones.
+  const auto exact = [&](const float* from, std::size_t count, std::uint8_t* to) {
+    Q codes[block];
+    quantize_tensor<Arch>(from, count, p, codes);
+    pack_codes<Arch>(codes, count, 4, to);
+  };
   std::size_t i = 0;
-  for (; i + block <= n; i += block) {
-    if (!quantize_pack_block<Mode, Clamp, Q>(x + i, l, o, packed + i / 2)) {
-      Q codes[block];
-      quantize_tensor<Arch>(x + i, block, p, codes);
-      pack_codes<Arch>(codes, block, 4, packed + i / 2);
-    }
+  for (; i + block <= n; i += block)
+    if (!quantize_pack_block<Mode, Clamp, Q>(x + i, l, o, packed + i / 2))
+      exact(x + i, block, packed + i / 2);
+  if (i < n) {
+    // The last elements as one zero-padded block; past the last value ref::pack writes zero.
+    alignas(64) float padded[block] = {};
+    std::uint8_t out[block / 2];
+    std::copy(x + i, x + n, padded);
+    if (!quantize_pack_block<Mode, Clamp, Q>(padded, l, o, out)) exact(padded, n - i, out);
+    if ((n - i) % 2 != 0) out[(n - i) / 2] &= 0x0F;
+    std::copy(out, out + ref::packed_bytes(n - i, 4), packed + i / 2);
   }
-  return i;
 }
 
 // All n elements. Up to an even element whose x is 64-byte aligned, whole registers, and the last
@@ -430,36 +440,35 @@ QUANTA_SIMD_DIAGNOSTICS_POP
 #endif
 
 // Per-tensor fused quantize + pack: on AVX-512 with 4 bits, the chunked path (8-bit codes in a
-// buffer, then pack_codes) up to an even element whose x is 64-byte aligned, the register kernel
-// for whole blocks, then the chunked path again for the rest.
+// buffer, then pack_codes) up to an even element whose x is 64-byte aligned, then the register
+// kernel; otherwise the chunked path.
 template <class Arch, class Q>
 void quantize_pack_tensor(const float* x, std::size_t n, const affine_params& p, int bits,
                           std::uint8_t* packed) noexcept {
-  const auto chunked = [&](std::size_t from, std::size_t to) {
-    quantize_pack_stream<Arch, Q>(to - from, bits, packed + from / ref::values_per_byte(bits),
-                                  [&](std::size_t start, std::size_t count, Q* codes) {
-                                    quantize_tensor<Arch>(x + from + start, count, p, codes);
+  const auto chunked = [&](std::size_t count) {
+    quantize_pack_stream<Arch, Q>(count, bits, packed,
+                                  [&](std::size_t start, std::size_t c, Q* codes) {
+                                    quantize_tensor<Arch>(x + start, c, p, codes);
                                   });
   };
-  std::size_t done = 0;
 #if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
   if constexpr (std::is_same_v<simd::kernel_arch_t<Arch>, xsimd::avx512bw>) {
     if (bits == 4 && kernels::byte_offset_fits(p)) {
       const std::size_t head = int4_avx512::even_head(x, n);
-      chunked(0, head);
+      chunked(head);
       const bool clamp = p.qmin + int4_avx512::nibble_bias<Q> > 0;
       kernels::with_mode(&p, 1, [&](auto mode) {
         using M = decltype(mode);
         const float* xh = x + head;
         std::uint8_t* ph = packed + head / 2;
-        done =
-            head + (clamp ? int4_avx512::quantize_pack_run<Arch, M, true, Q>(xh, n - head, p, ph)
-                          : int4_avx512::quantize_pack_run<Arch, M, false, Q>(xh, n - head, p, ph));
+        if (clamp) return int4_avx512::quantize_pack_run<Arch, M, true, Q>(xh, n - head, p, ph);
+        int4_avx512::quantize_pack_run<Arch, M, false, Q>(xh, n - head, p, ph);
       });
+      return;
     }
   }
 #endif
-  chunked(done, n);
+  chunked(n);
 }
 
 template <class Arch, class Q>

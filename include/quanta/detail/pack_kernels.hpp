@@ -16,6 +16,7 @@
 
 // Packing kernels, one instantiation per instruction set (Arch). No validation: callers pass
 // sizes that match and `bits` 2 or 4. Each equals quanta::ref bit for bit.
+QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail {
 
 #if QUANTA_SIMD_KERNELS
@@ -311,7 +312,6 @@ void unpack_dequantize_stream(const std::uint8_t* packed, std::size_t n, int bit
 // becomes lo + 16 * hi with one multiply-add, and two registers of pairs narrow to 64 packed bytes
 // with one word permute for order. Dequantize looks the 16 possible values up in one register.
 #if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
-QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace int4_avx512 {
 
 using K = xsimd::avx512bw;
@@ -436,7 +436,6 @@ void unpack_dequantize_run(const std::uint8_t* packed, std::size_t n, const affi
 }
 
 }  // namespace int4_avx512
-QUANTA_SIMD_DIAGNOSTICS_POP
 #endif
 
 // Per-tensor fused quantize + pack: on AVX-512 with 4 bits, the chunked path (8-bit codes in a
@@ -680,3 +679,4 @@ void dequantize_fused_rows(const std::uint8_t* fused, std::size_t rows, std::siz
 }
 
 }  // namespace quanta::detail
+QUANTA_SIMD_DIAGNOSTICS_POP

@@ -343,8 +343,8 @@ bool quantize_pack_block(const float* x, const kernels::lanes<K>& l,
   // that neighbouring bytes are neighbouring elements.
   __m512i pairs[4];
   simd::unroll<4>([&](auto k) {
-    __m512i b = _mm512_packus_epi16(xsimd::sadd(w[2 * k], o.offset).data,
-                                    xsimd::sadd(w[2 * k + 1], o.offset).data);
+    __m512i b = _mm512_packus_epi16(simd::add_saturate(w[2 * k], o.offset).data,
+                                    simd::add_saturate(w[2 * k + 1], o.offset).data);
     b = _mm512_min_epu8(b, o.hi.data);
     if constexpr (Clamp) b = _mm512_max_epu8(b, o.lo.data);
     pairs[k] = _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));  // byte weights 1, 16

@@ -464,12 +464,57 @@ inline void unroll(F&& f) noexcept {
   unroll(f, std::make_index_sequence<M>{});
 }
 
+// Saturating addition, min and max of 8- and 16-bit integer lanes. xsimd 8.1 compiles them on
+// AVX-512 together with a blend that GCC cannot build without optimization (its intrinsic is a
+// macro there).
+template <class K>
+inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+    return _mm512_adds_epi16(a, b);
+  } else
+#endif
+  {
+    return xsimd::sadd(a, b);
+  }
+}
+
+template <class T, class K>
+inline xsimd::batch<T, K> min_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+    if constexpr (sizeof(T) == 1)
+      return std::is_signed_v<T> ? _mm512_min_epi8(a, b) : _mm512_min_epu8(a, b);
+    else
+      return std::is_signed_v<T> ? _mm512_min_epi16(a, b) : _mm512_min_epu16(a, b);
+  } else
+#endif
+  {
+    return xsimd::min(a, b);
+  }
+}
+
+template <class T, class K>
+inline xsimd::batch<T, K> max_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+    if constexpr (sizeof(T) == 1)
+      return std::is_signed_v<T> ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b);
+    else
+      return std::is_signed_v<T> ? _mm512_max_epi16(a, b) : _mm512_max_epu16(a, b);
+  } else
+#endif
+  {
+    return xsimd::max(a, b);
+  }
+}
+
 template <class K, std::size_t M>
 inline wbatch<K> min_words(const wbatch<K>* w) noexcept {
   if constexpr (M == 1) {
     return w[0];
   } else {
-    return xsimd::min(min_words<K, M / 2>(w), min_words<K, M - M / 2>(w + M / 2));
+    return min_int(min_words<K, M / 2>(w), min_words<K, M - M / 2>(w + M / 2));
   }
 }
 
@@ -496,9 +541,9 @@ struct byte_offset {
 template <bool Clamp, class Q, class K>
 inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
                                const byte_offset<Q, K>& o) noexcept {
-  const auto b = pack_bytes<Q, K>(xsimd::sadd(ab, o.offset), xsimd::sadd(cd, o.offset));
+  const auto b = pack_bytes<Q, K>(add_saturate(ab, o.offset), add_saturate(cd, o.offset));
   if constexpr (Clamp) {
-    xsimd::min(xsimd::max(b, o.lo), o.hi).store_unaligned(dst);
+    min_int(max_int(b, o.lo), o.hi).store_unaligned(dst);
   } else {
     b.store_unaligned(dst);
   }

@@ -304,6 +304,75 @@ void check_layout(const Layout& layout, const quantize_options& o, std::uint32_t
   REQUIRE(same_bits(y, y_ref));
 }
 
+// Codes of moderate size for encodings of scale 1, ties among them, and in about one element of
+// 1500 a code at the -32768 boundary or a special value: most blocks of every layout take the 8-bit
+// narrow-first path, a few are refused by it.
+std::vector<float> mostly_moderate_inputs(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> moderate(-400.0f, 400.0f);
+  std::uniform_int_distribution<int> ties(-300, 300);
+  std::uniform_int_distribution<std::size_t> rare(0, 1499);
+  const float specials[] = {nan_value, inf,       -inf,      3.4e38f,
+                            -3.4e38f,  -32768.0f, -32769.0f, 32768.0f};
+  std::vector<float> x(n);
+  for (auto& v : x) {
+    v = rare(rng) % 2 == 0 ? static_cast<float>(ties(rng)) + 0.5f : moderate(rng);
+    if (rare(rng) == 0) {
+      v = specials[std::uniform_int_distribution<std::size_t>(0, std::size(specials) - 1)(rng)];
+    }
+  }
+  return x;
+}
+
+// 8-bit layouts whose encodings all allow the narrow-first path, over the shapes that choose each
+// way of running a layout: rows of one encoding (inner of a block or more), tables of whole
+// periods (channels-last and short rows), windows of a long period, blocks with inner > 1.
+template <class Arch, class Q>
+void check_byte_layouts() {
+  std::vector<quantize_options> options;
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite})
+    options.push_back(quantize_options::for_profile(p));
+  std::vector<encoding> candidates;
+  for (const encoding& e : encodings_for<Q>())
+    if (e.bitwidth == 8) candidates.push_back(e);
+  const std::vector<channel_layout> channel_layouts = {
+      {1, 64, 1}, {7, 64, 1},  {33, 3, 1},  {40, 17, 2},  {9, 130, 1}, {3, 64, 16},
+      {2, 5, 64}, {2, 3, 100}, {1, 4, 300}, {2, 1500, 3}, {3, 4099, 1}};
+  const std::vector<block_layout> block_layouts = {
+      {3, 256, 1, 32}, {2, 100, 1, 64}, {2, 6, 70, 4}, {1, 5, 4100, 2}, {4, 64, 3, 16}};
+  std::uint32_t seed = 7;
+  const auto check = [&](const auto& layout, std::size_t count, const quantize_options& o) {
+    const std::size_t n = layout.size();
+    const std::vector<float> x = mostly_moderate_inputs(n, ++seed);
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
+    std::vector<quanta::detail::affine_params> params;
+    for (std::size_t k = 0; k < count; ++k)
+      params.push_back(quanta::detail::make_affine_params(candidates[pick(rng)], o));
+    std::vector<Q> q(n), q_ref(n);
+    quanta::detail::quantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
+                                            q.data());
+    quanta::ref::quantize(quanta::span<const float>(x), layout,
+                          quanta::span<const quanta::detail::affine_params>(params),
+                          quanta::span<Q>(q_ref));
+    INFO("first difference at " << first_difference(q, q_ref));
+    REQUIRE(same_bits(q, q_ref));
+  };
+  for (const quantize_options& o : options) {
+    INFO("round " << static_cast<int>(o.round) << " divide " << o.divide_by_scale << " pre "
+                  << o.zero_point_before_rounding);
+    for (const channel_layout& l : channel_layouts) {
+      INFO("channel layout " << l.outer << " x " << l.channels << " x " << l.inner);
+      check(l, l.channels, o);
+    }
+    for (const block_layout& l : block_layouts) {
+      INFO("block layout " << l.outer << " x " << l.channels << " x " << l.inner << " block "
+                           << l.block_size);
+      check(l, l.encoding_count(), o);
+    }
+  }
+}
+
 template <class Arch, class Q>
 void check_all_layouts() {
   std::uint32_t seed = 1;
@@ -357,6 +426,14 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per channel and p
   check_all_layouts<TestType, std::int16_t>();
   check_all_layouts<TestType, std::uint16_t>();
   check_all_layouts<TestType, std::int32_t>();
+}
+
+TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 8-bit layouts without specials",
+                        "[kernels][quantize][per-channel]", arch_list) {
+  if (!runnable<TestType>()) return;
+  INFO("instruction set " << TestType::name());
+  check_byte_layouts<TestType, std::int8_t>();
+  check_byte_layouts<TestType, std::uint8_t>();
 }
 
 TEMPLATE_LIST_TEST_CASE("quantize kernels: hand-computed codes", "[kernels][quantize]", arch_list) {

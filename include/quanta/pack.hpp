@@ -115,9 +115,8 @@ void check_packed_encoding(const char* function, const char* what, std::size_t i
 
 // Each encoding must fit P as well as the int8 / uint8 storage that checked_params checks.
 template <class P>
-std::vector<affine_params> packed_params(const char* function, span<const encoding> encodings,
-                                         std::size_t expected, const char* expected_what,
-                                         const quantize_options& o) {
+param_list packed_params(const char* function, span<const encoding> encodings, std::size_t expected,
+                         const char* expected_what, const quantize_options& o) {
   if (encodings.size() == expected) {
     for (std::size_t k = 0; k < encodings.size(); ++k)
       check_packed_encoding<P>(function, "encodings", k, true, encodings[k]);

@@ -1,10 +1,16 @@
 // quanta: post-training quantization math. Licensed under the Apache License 2.0.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
-#include <vector>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 
 #include "quanta/config.hpp"
 #include "quanta/detail/affine.hpp"
@@ -62,19 +68,77 @@ inline void check_alias(const char* function, const float* x, const float* y, st
   }
 }
 
+// Whether e passes check_storage<Q> (check_encoding for Q = void), without building a message:
+// checking each of many encodings the slow way costs as much as quantizing thousands of elements.
 template <class Q>
-std::vector<affine_params> checked_params(const char* function, span<const encoding> encodings,
-                                          std::size_t expected, const char* expected_what,
-                                          const quantize_options& o) {
+bool valid_encoding(const encoding& e) noexcept {
+  const bool bits = (e.bitwidth >= 2 && e.bitwidth <= 16) || (e.bitwidth == 32 && e.is_signed);
+  if (!bits || !(std::isfinite(e.scale) && e.scale > 0.0f)) return false;
+  if (e.zero_point < e.qmin() || e.zero_point > e.qmax()) return false;
+  if constexpr (std::is_void_v<Q>) {
+    return true;
+  } else {
+    return e.qmin() >= std::numeric_limits<Q>::min() && e.qmax() <= std::numeric_limits<Q>::max();
+  }
+}
+
+// The affine parameters of a layout's encodings: inline for up to inline_capacity of them (the
+// common per-channel case, where a heap allocation costs as much as the kernel), else on the heap.
+class param_list {
+ public:
+  static constexpr std::size_t inline_capacity = 128;
+
+  explicit param_list(std::size_t size) : size_(size) {
+    if (size > inline_capacity) {
+      heap_ = std::make_unique<affine_params[]>(size);
+      data_ = heap_.get();
+    }
+  }
+  param_list(param_list&& other) noexcept : size_(other.size_), heap_(std::move(other.heap_)) {
+    if (heap_) {
+      data_ = heap_.get();
+    } else {
+      std::memcpy(local_, other.local_, size_ * sizeof(affine_params));
+    }
+  }
+  param_list(const param_list&) = delete;
+  param_list& operator=(const param_list&) = delete;
+  param_list& operator=(param_list&&) = delete;
+
+  void set(std::size_t k, const affine_params& p) noexcept { new (data_ + k) affine_params(p); }
+  const affine_params* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  static_assert(std::is_trivially_copyable_v<affine_params> &&
+                std::is_trivially_destructible_v<affine_params>);
+  std::size_t size_;
+  std::unique_ptr<affine_params[]> heap_;
+  // Raw storage: constructing inline_capacity defaults would cost more than most layouts' checks.
+  alignas(affine_params) unsigned char local_[inline_capacity * sizeof(affine_params)];
+  affine_params* data_ = reinterpret_cast<affine_params*>(local_);
+};
+
+// The parameters of `expected` encodings, each checked against storage Q (any storage: void).
+template <class Q>
+param_list checked_params(const char* function, span<const encoding> encodings,
+                          std::size_t expected, const char* expected_what,
+                          const quantize_options& o) {
   if (encodings.size() != expected) {
     QUANTA_THROW(function, ": encodings has ", encodings.size(), " entries; expected ", expected,
                  " (", expected_what, ")");
   }
-  std::vector<affine_params> params;
-  params.reserve(encodings.size());
+  param_list params(encodings.size());
   for (std::size_t k = 0; k < encodings.size(); ++k) {
-    check_storage<Q>(function, "encodings", k, true, encodings[k]);
-    params.push_back(make_affine_params(encodings[k], o));
+    const encoding& e = encodings[k];
+    if (!valid_encoding<Q>(e)) {
+      if constexpr (std::is_void_v<Q>) {
+        check_encoding(function, "encodings", k, true, e);
+      } else {
+        check_storage<Q>(function, "encodings", k, true, e);
+      }
+    }
+    params.set(k, make_affine_params(e, o));
   }
   return params;
 }
@@ -159,16 +223,9 @@ void quantize_dequantize_layout(span<const float> x, const Layout& layout,
                                 const quantize_options& options) {
   constexpr const char* function = "quantize_dequantize";
   detail::check_fake_quant_layout(function, x, layout, y);
-  if (encodings.size() != detail::expected_encodings(layout)) {
-    QUANTA_THROW(function, ": encodings has ", encodings.size(), " entries; expected ",
-                 detail::expected_encodings(layout), " (", detail::encodings_meaning(layout), ")");
-  }
-  std::vector<detail::affine_params> params;
-  params.reserve(encodings.size());
-  for (std::size_t k = 0; k < encodings.size(); ++k) {
-    detail::check_encoding(function, "encodings", k, true, encodings[k]);
-    params.push_back(detail::make_affine_params(encodings[k], options));
-  }
+  const auto params =
+      detail::checked_params<void>(function, encodings, detail::expected_encodings(layout),
+                                   detail::encodings_meaning(layout), options);
   detail::quantize_dequantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
                                              y.data());
 }

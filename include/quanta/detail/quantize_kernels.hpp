@@ -4,9 +4,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <type_traits>
-#include <vector>
 
 #include "quanta/config.hpp"
 #include "quanta/detail/affine.hpp"
@@ -150,25 +151,75 @@ template <class K>
 struct broadcast_source {
   lanes<K> l;
   const lanes<K>& at(std::size_t) const noexcept { return l; }
+  broadcast_source from(std::size_t) const noexcept { return *this; }
 };
 
-// Per-element parameters as structure-of-arrays, padded by one register so that a tail reads
-// only table memory.
+// Working memory of the layout kernels' parameter tables: on the stack when it is small, as it is
+// for the common per-channel shapes, where a heap allocation would cost as much as quantizing a few
+// thousand elements.
+class scratch {
+ public:
+  explicit scratch(std::size_t bytes) {
+    if (bytes > sizeof(local_)) {
+      heap_.reset(new std::byte[bytes]);
+      data_ = heap_.get();
+    }
+  }
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+
+  // The next count elements of T, at a 64-byte offset from the start.
+  template <class T>
+  T* take(std::size_t count) noexcept {
+    T* p = reinterpret_cast<T*>(data_ + used_);
+    used_ += bytes_for<T>(count);
+    return p;
+  }
+
+  template <class T>
+  static constexpr std::size_t bytes_for(std::size_t count) noexcept {
+    return (count * sizeof(T) + 63) / 64 * 64;
+  }
+
+ private:
+  alignas(64) std::byte local_[16384];
+  std::unique_ptr<std::byte[]> heap_;
+  std::byte* data_ = local_;
+  std::size_t used_ = 0;
+};
+
+// Per-element parameters as structure-of-arrays. Runs read whole registers, so a run that ends at
+// the table's end needs padding of one register.
 template <class K>
 struct param_table {
-  std::vector<float> factor, pre, lo, hi, scale;
-  std::vector<std::int32_t> post, zero_point;
+  float *factor, *pre, *lo, *hi, *scale;
+  std::int32_t *post, *zero_point;
 
-  param_table(std::size_t size, std::size_t padding)
-      : factor(size + padding),
-        pre(size + padding),
-        lo(size + padding),
-        hi(size + padding),
-        scale(size + padding),
-        post(size + padding),
-        zero_point(size + padding) {}
+  static constexpr std::size_t bytes(std::size_t size) noexcept {
+    return 5 * scratch::bytes_for<float>(size) + 2 * scratch::bytes_for<std::int32_t>(size);
+  }
 
-  void set(std::size_t j, const affine_params& p) noexcept {
+  param_table(scratch& memory, std::size_t size) noexcept
+      : factor(memory.take<float>(size)),
+        pre(memory.take<float>(size)),
+        lo(memory.take<float>(size)),
+        hi(memory.take<float>(size)),
+        scale(memory.take<float>(size)),
+        post(memory.take<std::int32_t>(size)),
+        zero_point(memory.take<std::int32_t>(size)) {}
+
+  // Copies positions [0, period) over [period, size).
+  void repeat(std::size_t period, std::size_t size) noexcept {
+    for (std::size_t j = period; j < size; j += period) {
+      const std::size_t count = std::min(period, size - j);
+      for (float* a : {factor, pre, lo, hi, scale})
+        std::memcpy(a + j, a, count * sizeof(float));
+      for (std::int32_t* a : {post, zero_point})
+        std::memcpy(a + j, a, count * sizeof(std::int32_t));
+    }
+  }
+
+  QUANTA_SIMD_INLINE void set(std::size_t j, const affine_params& p) noexcept {
     factor[j] = p.divide ? p.scale : p.inv_scale;
     pre[j] = p.pre_offset;
     lo[j] = static_cast<float>(std::int64_t{p.qmin} - p.post_offset);
@@ -179,22 +230,26 @@ struct param_table {
   }
 };
 
+// The tables' pointers are copied, not referenced: stores through Q* may alias anything, so a
+// referenced table would be reloaded after every store.
 template <class K>
 struct table_source {
-  const param_table<K>* table;
+  param_table<K> table;
   std::size_t base;
   lanes<K> at(std::size_t i) const noexcept {
     const std::size_t j = base + i;
     lanes<K> l;
-    l.factor = fbatch<K>::load_unaligned(table->factor.data() + j);
-    l.pre = fbatch<K>::load_unaligned(table->pre.data() + j);
-    l.lo = fbatch<K>::load_unaligned(table->lo.data() + j);
-    l.hi = fbatch<K>::load_unaligned(table->hi.data() + j);
-    l.scale = fbatch<K>::load_unaligned(table->scale.data() + j);
-    l.post = ibatch<K>::load_unaligned(table->post.data() + j);
-    l.zero_point = ibatch<K>::load_unaligned(table->zero_point.data() + j);
+    l.factor = fbatch<K>::load_unaligned(table.factor + j);
+    l.pre = fbatch<K>::load_unaligned(table.pre + j);
+    l.lo = fbatch<K>::load_unaligned(table.lo + j);
+    l.hi = fbatch<K>::load_unaligned(table.hi + j);
+    l.scale = fbatch<K>::load_unaligned(table.scale + j);
+    l.post = ibatch<K>::load_unaligned(table.post + j);
+    l.zero_point = ibatch<K>::load_unaligned(table.zero_point + j);
     return l;
   }
+  // The source of the elements from i on.
+  table_source from(std::size_t i) const noexcept { return {table, base + i}; }
 };
 
 template <class Mode, class K, class Source, class Q>
@@ -216,9 +271,15 @@ void quantize_run(const float* x, std::size_t n, Source src, Q* q) noexcept {
   }
 }
 
-// Whether quantize_run_bytes can take p for 8-bit storage (see simd::store_offset_bytes4).
+// Whether quantize_run_bytes can take p for 8-bit storage (see simd::store_offset_bytes).
 inline bool byte_offset_fits(const affine_params& p) noexcept {
   return p.post_offset > -256 && p.post_offset < 256;
+}
+
+// Whether p's range is narrower than Q's, so that 8-bit codes need a clamp after the packs.
+template <class Q>
+bool clamps(const affine_params& p) noexcept {
+  return p.qmin > std::numeric_limits<Q>::min() || p.qmax < std::numeric_limits<Q>::max();
 }
 
 template <class Q, class K>
@@ -226,6 +287,72 @@ simd::byte_offset<Q, K> byte_offset_of(const affine_params& p) noexcept {
   return {simd::wbatch<K>(static_cast<std::int16_t>(p.post_offset)),
           xsimd::batch<Q, K>(static_cast<Q>(p.qmin)), xsimd::batch<Q, K>(static_cast<Q>(p.qmax))};
 }
+
+// The offsets and clamp bounds of the 8-bit path for the elements from i on: one encoding's...
+template <class Q, class K>
+struct broadcast_bytes {
+  simd::byte_offset<Q, K> o;
+  simd::wbatch<K> offset(std::size_t) const noexcept { return o.offset; }
+  xsimd::batch<Q, K> lo(std::size_t) const noexcept { return o.lo; }
+  xsimd::batch<Q, K> hi(std::size_t) const noexcept { return o.hi; }
+  broadcast_bytes from(std::size_t) const noexcept { return *this; }
+};
+
+// ... or per-element ones. The offsets of elements [i, i + 2 * size) are stored in the order
+// simd::pack_words leaves them, for every i that is a multiple of 2 * size: a run that reads them
+// must start its blocks at such an i.
+template <class Q, class K>
+struct byte_table {
+  std::int16_t* offset;
+  Q *lo, *hi;
+
+  static constexpr std::size_t bytes(std::size_t size) noexcept {
+    return scratch::bytes_for<std::int16_t>(size) + 2 * scratch::bytes_for<Q>(size);
+  }
+
+  byte_table(scratch& memory, std::size_t size) noexcept
+      : offset(memory.take<std::int16_t>(size)),
+        lo(memory.take<Q>(size)),
+        hi(memory.take<Q>(size)) {}
+
+  // Elements [0, size) from the parameter table, whose offsets fit int16 (byte_offset_fits) and
+  // which repeats with the given period.
+  void fill(const param_table<K>& table, std::size_t size, std::size_t period) noexcept {
+    constexpr std::size_t N = ibatch<K>::size;
+    std::size_t j = 0;
+    for (; j + 2 * N <= size; j += 2 * N) {
+      simd::pack_words(ibatch<K>::load_unaligned(table.post + j),
+                       ibatch<K>::load_unaligned(table.post + j + N))
+          .store_unaligned(offset + j);
+    }
+    for (; j < size; ++j)
+      offset[j] = static_cast<std::int16_t>(table.post[j]);
+    for (j = 0; j < std::min(period, size); ++j) {
+      lo[j] = static_cast<Q>(static_cast<std::int32_t>(table.lo[j]) + table.post[j]);
+      hi[j] = static_cast<Q>(static_cast<std::int32_t>(table.hi[j]) + table.post[j]);
+    }
+    for (j = period; j < size; j += period) {
+      std::memcpy(lo + j, lo, std::min(period, size - j) * sizeof(Q));
+      std::memcpy(hi + j, hi, std::min(period, size - j) * sizeof(Q));
+    }
+  }
+};
+
+template <class Q, class K>
+struct table_bytes {
+  byte_table<Q, K> table;
+  std::size_t base;
+  simd::wbatch<K> offset(std::size_t i) const noexcept {
+    return simd::wbatch<K>::load_unaligned(table.offset + base + i);
+  }
+  xsimd::batch<Q, K> lo(std::size_t i) const noexcept {
+    return xsimd::batch<Q, K>::load_unaligned(table.lo + base + i);
+  }
+  xsimd::batch<Q, K> hi(std::size_t i) const noexcept {
+    return xsimd::batch<Q, K>::load_unaligned(table.hi + base + i);
+  }
+  table_bytes from(std::size_t i) const noexcept { return {table, base + i}; }
+};
 
 // How many elements precede the first x + i that starts a register-sized piece of memory, so that
 // the whole-register loads or stores after them touch one cache line each (0 for short runs, where
@@ -238,39 +365,46 @@ std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
 
 // Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
 // (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
-template <std::size_t Registers, class Mode, bool Clamp, class K, class Q>
-bool quantize_block_bytes(const float* x, const lanes<K>& l, const simd::byte_offset<Q, K>& o,
-                          Q* q) noexcept {
+template <std::size_t Registers, class Mode, bool Clamp, class K, class Source, class Bytes,
+          class Q>
+QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, const Bytes& bytes,
+                                             Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
-    return round_lanes<Mode, K>(scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), l));
+    return round_lanes<Mode, K>(
+        scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), src.at(k * N)));
   };
   simd::wbatch<K> w[Registers / 2];
   simd::unroll<Registers / 2>(
       [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1)); });
   if (simd::any_floor(w)) return false;
-  simd::unroll<Registers / 4>(
-      [&](auto k) { simd::store_offset_bytes<Clamp>(q + 4 * k * N, w[2 * k], w[2 * k + 1], o); });
+  simd::unroll<Registers / 4>([&](auto k) {
+    constexpr std::size_t at = 4 * k * N;
+    simd::store_offset_bytes<Clamp>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                                    bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at));
+  });
   return true;
 }
 
-// quantize_run for 8-bit storage and one encoding: blocks of 16 registers, then of 4, each checked
-// once; a refused block (a NaN, an infinity, a value far below the range) is done again by
-// quantize_run before anything after it is read or written. l and o are taken by value: stores
-// through Q* may alias anything, so referenced parameters would be reloaded every block.
-template <class Mode, bool Clamp, class K, class Q>
-void quantize_run_bytes(const float* x, std::size_t n, lanes<K> l, simd::byte_offset<Q, K> o,
+// quantize_run for 8-bit storage: blocks of 16 registers, then of 4, each checked once; a refused
+// block (a NaN, an infinity, a value far below the range) is done again by quantize_run before
+// anything after it is read or written. The first head elements go to quantize_run alone (the
+// blocks then start at an aligned x + head, or at the multiple of two registers that byte_table
+// asks for). Sources are taken by value: stores through Q* may alias anything, so referenced
+// parameters would be reloaded every block.
+template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
+void quantize_run_bytes(const float* x, std::size_t n, std::size_t head, Source src, Bytes bytes,
                         Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
-  std::size_t i = misaligned_head<K>(x, n);
-  quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
+  quantize_run<Mode, K>(x, head, src, q);
+  std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
-    if (!quantize_block_bytes<16, Mode, Clamp>(x + i, l, o, q + i))
-      quantize_run<Mode, K>(x + i, 16 * N, broadcast_source<K>{l}, q + i);
+    if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
+      quantize_run<Mode, K>(x + i, 16 * N, src.from(i), q + i);
   for (; i + 4 * N <= n; i += 4 * N)
-    if (!quantize_block_bytes<4, Mode, Clamp>(x + i, l, o, q + i))
-      quantize_run<Mode, K>(x + i, 4 * N, broadcast_source<K>{l}, q + i);
-  quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
+    if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
+      quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
+  quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
 }
 
 template <class K, class Source, class Q>
@@ -341,59 +475,239 @@ void run(const In* in, std::size_t n, Source src, Out* out) noexcept {
   }
 }
 
-// Per-channel layouts. Rows of at least one register broadcast their channel's parameters; shorter
-// rows (channels-last: inner == 1) read per-element tables that repeat the pattern of one outer
-// slice, stretched over several slices so that runs stay long.
+// A run with one encoding, on the fastest path that p allows: for 8-bit codes the narrow-first
+// quantize and the byte-permute dequantize, with the float side aligned when the run is long.
+template <operation Op, class Mode, class K, class In, class Out>
+void encoding_run(const In* in, std::size_t n, const affine_params& p, Out* out) noexcept {
+  const broadcast_source<K> src{broadcast<K>(p)};
+  if constexpr (Op == operation::quantize && sizeof(Out) == 1) {
+    if (byte_offset_fits(p)) {
+      const broadcast_bytes<Out, K> bytes{byte_offset_of<Out, K>(p)};
+      const std::size_t head = misaligned_head<K>(in, n);
+      if (clamps<Out>(p)) return quantize_run_bytes<Mode, true, K>(in, n, head, src, bytes, out);
+      return quantize_run_bytes<Mode, false, K>(in, n, head, src, bytes, out);
+    }
+  } else if constexpr (Op == operation::dequantize) {
+    const std::size_t head = misaligned_head<K>(out, n);
+    dequantize_run<K>(in, head, src, out);
+#if QUANTA_SIMD_BYTE_PERMUTE
+    // The bias 2^23 + zero_point (+ 128) must be exact in float.
+    if constexpr (std::is_same_v<K, xsimd::avx512bw> && sizeof(In) == 1) {
+      if (p.zero_point > -(1 << 22) && p.zero_point < (1 << 22))
+        return dequantize_run_bytes(in + head, n - head, src.l, p.zero_point, out + head);
+    }
+#endif
+    return dequantize_run<K>(in + head, n - head, src, out + head);
+  }
+  run<Op, Mode, K>(in, n, src, out);
+}
+
+// Per-element parameters for runs that start at table position 0, and for 8-bit quantize, when
+// every encoding's offset fits, the narrow-first path's offsets and bounds.
+template <operation Op, class Mode, class K, class In, class Out>
+class table_runner {
+  static constexpr bool byte_codes = Op == operation::quantize && sizeof(Out) == 1;
+  using byte_type = std::conditional_t<byte_codes, Out, std::uint8_t>;
+
+ public:
+  // Tables for runs of up to capacity elements with params[0..count).
+  table_runner(std::size_t capacity, const affine_params* params, std::size_t count)
+      : capacity_(capacity),
+        memory_(param_table<K>::bytes(capacity + fbatch<K>::size) +
+                (byte_codes ? byte_table<byte_type, K>::bytes(capacity) : 0)),
+        table_(memory_, capacity + fbatch<K>::size),
+        bytes_(memory_, byte_codes ? capacity : 0) {
+    if constexpr (byte_codes) {
+      use_bytes_ = std::all_of(params, params + count, byte_offset_fits);
+      clamp_ = std::any_of(params, params + count, clamps<Out>);
+    }
+    // Runs read whole registers: the padding gets real parameters, never uninitialized memory.
+    for (std::size_t j = capacity; j < capacity + fbatch<K>::size; ++j)
+      table_.set(j, params[0]);
+  }
+
+  // Fills positions [0, size) with param_at(j), size <= capacity, where param_at repeats with the
+  // given period.
+  template <class ParamAt>
+  void fill(std::size_t size, std::size_t period, ParamAt param_at) noexcept {
+    for (std::size_t j = 0; j < std::min(period, size); ++j)
+      table_.set(j, param_at(j));
+    table_.repeat(period, size);
+    if constexpr (byte_codes) {
+      if (use_bytes_) bytes_.fill(table_, size, period);
+    }
+  }
+
+  // Elements [0, n) of a run whose parameters are the table's positions [0, n).
+  void operator()(const In* in, std::size_t n, Out* out) const noexcept {
+    const table_source<K> src{table_, 0};
+    if constexpr (byte_codes) {
+      if (use_bytes_) {
+        const table_bytes<Out, K> bytes{bytes_, 0};
+        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, out);
+        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, out);
+      }
+    }
+    run<Op, Mode, K>(in, n, src, out);
+  }
+
+  // Elements [0, n) whose parameters are the table's positions [0, span) over and over. span is a
+  // multiple of four registers (sixteen, for the larger 8-bit blocks), so that no block straddles
+  // the wrap and one call covers any n.
+  void cycle(const In* in, std::size_t n, std::size_t span, Out* out) const noexcept {
+    constexpr std::size_t N = fbatch<K>::size;
+    if constexpr (byte_codes) {
+      if (use_bytes_) {
+        if (span % (16 * N) == 0) {
+          if (clamp_) return cycle_bytes<16, true>(in, n, span, out);
+          return cycle_bytes<16, false>(in, n, span, out);
+        }
+        if (clamp_) return cycle_bytes<4, true>(in, n, span, out);
+        return cycle_bytes<4, false>(in, n, span, out);
+      }
+    }
+    const param_table<K> table = table_;
+    std::size_t i = 0, j = 0;
+    for (; i + 4 * N <= n; i += 4 * N) {
+      run<Op, Mode, K>(in + i, 4 * N, table_source<K>{table, j}, out + i);
+      j = j + 4 * N == span ? 0 : j + 4 * N;
+    }
+    run<Op, Mode, K>(in + i, n - i, table_source<K>{table, j}, out + i);
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+
+ private:
+  // The tables are copied into locals: stores through Out* may alias the members.
+  template <std::size_t Registers, bool Clamp>
+  void cycle_bytes(const In* in, std::size_t n, std::size_t span, Out* out) const noexcept {
+    constexpr std::size_t block = Registers * fbatch<K>::size;
+    const param_table<K> table = table_;
+    const byte_table<Out, K> bytes = bytes_;
+    std::size_t i = 0, j = 0;
+    for (; i + block <= n; i += block) {
+      const table_source<K> src{table, j};
+      if (!quantize_block_bytes<Registers, Mode, Clamp, K>(in + i, src,
+                                                           table_bytes<Out, K>{bytes, j}, out + i))
+        quantize_run<Mode, K>(in + i, block, src, out + i);
+      j = j + block == span ? 0 : j + block;
+    }
+    quantize_run<Mode, K>(in + i, n - i, table_source<K>{table, j}, out + i);
+  }
+
+  std::size_t capacity_;
+  scratch memory_;
+  param_table<K> table_;
+  byte_table<byte_type, K> bytes_;
+  bool use_bytes_ = false;
+  bool clamp_ = false;
+};
+
+// The most elements a layout kernel's tables describe at once (about 128 KiB of tables).
+constexpr std::size_t max_table_elements = 4096;
+
+// How many elements of a layout of `periods` periods one table describes: the fewest whole
+// periods that are a whole number of sixteen-register blocks, or else of four-register blocks
+// (the table then repeats without a break), or else at least sixteen blocks (runs of whole
+// periods, each ending in a partial block), never more than the layout has.
+template <class K>
+std::size_t periodic_span(std::size_t period, std::size_t periods) noexcept {
+  constexpr std::size_t N = fbatch<K>::size;
+  const auto fewest_periods_divisible_by = [&](std::size_t unit) {
+    std::size_t span = period;
+    for (std::size_t k = 1; k < periods && span % unit != 0 && span <= max_table_elements; ++k)
+      span += period;
+    return span;
+  };
+  for (std::size_t unit : {16 * N, 4 * N}) {
+    const std::size_t span = fewest_periods_divisible_by(unit);
+    if (span % unit == 0 && span <= max_table_elements) return span;
+  }
+  std::size_t span = period;
+  for (std::size_t k = 1; k < periods && span < 64 * N; ++k)
+    span += period;
+  return span;
+}
+
+// Per-channel layouts. Rows of at least one block (four registers) run with their channel's
+// encoding. Shorter rows (channels-last: inner == 1) repeat a pattern of period channels * inner;
+// runs read it from tables of whole periods, enough of them that a run rarely ends in a partial
+// block, or, for long periods, from tables of one window of the period, shared by every outer
+// slice.
 template <operation Op, class Mode, class K, class In, class Out>
 void run_layout(const In* in, const channel_layout& layout, const affine_params* params, Out* out) {
-  constexpr std::size_t N = fbatch<K>::size;
+  constexpr std::size_t block = 4 * fbatch<K>::size;
   const std::size_t inner = layout.inner;
-  if (inner >= N) {
+  const std::size_t period = layout.channels * inner;
+  if (period == 0 || layout.outer == 0) return;
+  if (inner >= block) {
     std::size_t k = 0;
     for (std::size_t o = 0; o < layout.outer; ++o)
       for (std::size_t c = 0; c < layout.channels; ++c, k += inner)
-        run<Op, Mode, K>(in + k, inner, broadcast_source<K>{broadcast<K>(params[c])}, out + k);
+        encoding_run<Op, Mode, K>(in + k, inner, params[c], out + k);
     return;
   }
-  const std::size_t period = layout.channels * inner;
-  if (period == 0) return;
-  const std::size_t slices = std::min(layout.outer, (16 * N + period - 1) / period);
-  const std::size_t span_size = period * slices;
-  param_table<K> table(span_size, N);
-  for (std::size_t j = 0; j < span_size; ++j)
-    table.set(j, params[(j / inner) % layout.channels]);
+  const auto channel_at = [&](std::size_t position) -> const affine_params& {
+    return params[(position / inner) % layout.channels];
+  };
   const std::size_t n = layout.size();
-  for (std::size_t k = 0; k < n; k += span_size)
-    run<Op, Mode, K>(in + k, std::min(span_size, n - k), table_source<K>{&table, 0}, out + k);
+  const std::size_t span = periodic_span<K>(period, layout.outer);
+  if (span <= max_table_elements) {
+    table_runner<Op, Mode, K, In, Out> runner(span, params, layout.channels);
+    runner.fill(span, period, channel_at);
+    if (span % block == 0) return runner.cycle(in, n, span, out);
+    for (std::size_t k = 0; k < n; k += span)
+      runner(in + k, std::min(span, n - k), out + k);
+    return;
+  }
+  table_runner<Op, Mode, K, In, Out> runner(max_table_elements, params, layout.channels);
+  for (std::size_t start = 0; start < period; start += max_table_elements) {
+    const std::size_t length = std::min(max_table_elements, period - start);
+    runner.fill(length, length,
+                [&](std::size_t j) -> const affine_params& { return channel_at(start + j); });
+    for (std::size_t o = 0; o < layout.outer; ++o)
+      runner(in + o * period + start, length, out + o * period + start);
+  }
 }
 
-// Per-block layouts. inner == 1: each block is a contiguous run with one encoding. Otherwise each
-// (outer, channel) row reads its inner encodings from a table of all encodings.
+// Per-block layouts. inner == 1: each block is a contiguous run with one encoding. Otherwise the
+// rows of one (outer, block) pair share that pair's inner encodings, which a table holds (in
+// windows when inner is long) while its rows run.
 template <operation Op, class Mode, class K, class In, class Out>
 void run_layout(const In* in, const block_layout& layout, const affine_params* params, Out* out) {
   const std::size_t blocks = layout.blocks();
-  if (layout.inner == 1) {
+  const std::size_t inner = layout.inner;
+  if (inner == 1) {
     std::size_t k = 0;
     for (std::size_t o = 0; o < layout.outer; ++o) {
       for (std::size_t b = 0; b < blocks; ++b) {
         const std::size_t length =
             std::min(layout.block_size, layout.channels - b * layout.block_size);
-        run<Op, Mode, K>(in + k, length, broadcast_source<K>{broadcast<K>(params[o * blocks + b])},
-                         out + k);
+        encoding_run<Op, Mode, K>(in + k, length, params[o * blocks + b], out + k);
         k += length;
       }
     }
     return;
   }
-  const std::size_t count = layout.encoding_count();
-  param_table<K> table(count, fbatch<K>::size);
-  for (std::size_t j = 0; j < count; ++j)
-    table.set(j, params[j]);
-  std::size_t k = 0;
-  for (std::size_t o = 0; o < layout.outer; ++o)
-    for (std::size_t c = 0; c < layout.channels; ++c, k += layout.inner)
-      run<Op, Mode, K>(in + k, layout.inner,
-                       table_source<K>{&table, layout.encoding_index(o, c, 0)}, out + k);
+  if (layout.size() == 0) return;
+  table_runner<Op, Mode, K, In, Out> runner(std::min(inner, max_table_elements), params,
+                                            layout.encoding_count());
+  for (std::size_t o = 0; o < layout.outer; ++o) {
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t first = b * layout.block_size;
+      const std::size_t last = std::min(layout.channels, first + layout.block_size);
+      const affine_params* group = params + layout.encoding_index(o, first, 0);
+      for (std::size_t start = 0; start < inner; start += runner.capacity()) {
+        const std::size_t length = std::min(runner.capacity(), inner - start);
+        runner.fill(length, length,
+                    [&](std::size_t j) -> const affine_params& { return group[start + j]; });
+        for (std::size_t c = first; c < last; ++c) {
+          const std::size_t k = (o * layout.channels + c) * inner + start;
+          runner(in + k, length, out + k);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace kernels
@@ -407,23 +721,9 @@ void quantize_tensor(const float* x, std::size_t n, const affine_params& p, Q* q
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K>) {
-    if constexpr (sizeof(Q) == 1) {
-      if (kernels::byte_offset_fits(p)) {
-        const bool clamp =
-            p.qmin > std::numeric_limits<Q>::min() || p.qmax < std::numeric_limits<Q>::max();
-        kernels::with_mode(&p, 1, [&](auto mode) {
-          const auto l = kernels::broadcast<K>(p);
-          const auto o = kernels::byte_offset_of<Q, K>(p);
-          if (clamp) return kernels::quantize_run_bytes<decltype(mode), true, K>(x, n, l, o, q);
-          kernels::quantize_run_bytes<decltype(mode), false, K>(x, n, l, o, q);
-        });
-        return;
-      }
-    }
-    if (simd_exact(p)) {
+    if ((sizeof(Q) == 1 && kernels::byte_offset_fits(p)) || simd_exact(p)) {
       kernels::with_mode(&p, 1, [&](auto mode) {
-        kernels::quantize_run<decltype(mode), K>(
-            x, n, kernels::broadcast_source<K>{kernels::broadcast<K>(p)}, q);
+        kernels::encoding_run<kernels::operation::quantize, decltype(mode), K>(x, n, p, q);
       });
       return;
     }
@@ -438,17 +738,8 @@ void dequantize_tensor(const Q* q, std::size_t n, const affine_params& p, float*
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
-    const kernels::broadcast_source<K> src{kernels::broadcast<K>(p)};
-    const std::size_t head = kernels::misaligned_head<K>(x, n);
-    kernels::dequantize_run<K>(q, head, src, x);
-#if QUANTA_SIMD_BYTE_PERMUTE
-    // The bias 2^23 + zero_point (+ 128) must be exact in float.
-    if constexpr (std::is_same_v<K, xsimd::avx512bw> && sizeof(Q) == 1) {
-      if (p.zero_point > -(1 << 22) && p.zero_point < (1 << 22))
-        return kernels::dequantize_run_bytes(q + head, n - head, src.l, p.zero_point, x + head);
-    }
-#endif
-    kernels::dequantize_run<K>(q + head, n - head, src, x + head);
+    using unused_mode = kernels::quant_mode<rounding::half_even, false, false>;
+    kernels::encoding_run<kernels::operation::dequantize, unused_mode, K>(q, n, p, x);
     return;
   }
 #endif

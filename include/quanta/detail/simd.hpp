@@ -36,6 +36,14 @@
 #define QUANTA_SIMD_DIAGNOSTICS_POP
 #endif
 
+// For the few kernel steps that GCC would otherwise call rather than inline: a call per block
+// passes its parameter registers through memory.
+#if defined(__GNUC__)
+#define QUANTA_SIMD_INLINE inline __attribute__((always_inline))
+#else
+#define QUANTA_SIMD_INLINE inline
+#endif
+
 #if QUANTA_SIMD_KERNELS
 QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail::simd {
@@ -538,15 +546,24 @@ struct byte_offset {
 // (any_floor). Every saturation on the way is monotonic and leaves lo..hi alone, so saturating
 // early cannot move a code across the clamp; only a code of INT_MIN standing for +inf or NaN could.
 // The packs saturate to Q's range: Clamp = false when lo..hi is all of it.
+// Per-element parameters take the offsets of ab and cd in pack_words' order and lo, hi in element
+// order.
 template <bool Clamp, class Q, class K>
-inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
-                               const byte_offset<Q, K>& o) noexcept {
-  const auto b = pack_bytes<Q, K>(add_saturate(ab, o.offset), add_saturate(cd, o.offset));
+inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
+                               wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
+                               xsimd::batch<Q, K> hi) noexcept {
+  const auto b = pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset));
   if constexpr (Clamp) {
-    min_int(max_int(b, o.lo), o.hi).store_unaligned(dst);
+    min_int(max_int(b, lo), hi).store_unaligned(dst);
   } else {
     b.store_unaligned(dst);
   }
+}
+
+template <bool Clamp, class Q, class K>
+inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
+                               const byte_offset<Q, K>& o) noexcept {
+  store_offset_bytes<Clamp>(dst, ab, cd, o.offset, o.offset, o.lo, o.hi);
 }
 
 // --- 8-bit codes to floats with one byte permute (AVX-512 VBMI) -------------------------------

@@ -261,12 +261,13 @@ void check_bytes_fast_path() {
   }
 }
 
-// Every layout kernel against the reference, with a different encoding per channel or block.
+// Every layout kernel against the reference on x, with an encoding per channel or block picked
+// from candidates.
 template <class Arch, class Q, class Layout>
-void check_layout(const Layout& layout, const quantize_options& o, std::uint32_t seed) {
+void check_layout_on(const Layout& layout, const std::vector<float>& x,
+                     const std::vector<encoding>& candidates, const quantize_options& o,
+                     std::uint32_t seed) {
   const std::size_t n = layout.size();
-  const std::vector<float> x = special_inputs(n, seed);
-  std::vector<encoding> candidates = encodings_for<Q>();
   std::vector<quanta::detail::affine_params> params;
   std::size_t count = 0;
   if constexpr (std::is_same_v<Layout, block_layout>) {
@@ -304,6 +305,21 @@ void check_layout(const Layout& layout, const quantize_options& o, std::uint32_t
   REQUIRE(same_bits(y, y_ref));
 }
 
+template <class Arch, class Q, class Layout>
+void check_layout(const Layout& layout, const quantize_options& o, std::uint32_t seed) {
+  check_layout_on<Arch, Q>(layout, special_inputs(layout.size(), seed), encodings_for<Q>(), o,
+                           seed);
+}
+
+// The rules of each profile, and one more mode that no profile uses.
+std::vector<quantize_options> layout_options() {
+  std::vector<quantize_options> options;
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite})
+    options.push_back(quantize_options::for_profile(p));
+  options.push_back({rounding::half_up, false, true});
+  return options;
+}
+
 // Codes of moderate size for encodings of scale 1, ties among them, and in about one element of
 // 1500 a code at the -32768 boundary or a special value: most blocks of every layout take the 8-bit
 // narrow-first path, a few are refused by it.
@@ -329,9 +345,6 @@ std::vector<float> mostly_moderate_inputs(std::size_t n, std::uint32_t seed) {
 // periods (channels-last and short rows), windows of a long period, blocks with inner > 1.
 template <class Arch, class Q>
 void check_byte_layouts() {
-  std::vector<quantize_options> options;
-  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite})
-    options.push_back(quantize_options::for_profile(p));
   std::vector<encoding> candidates;
   for (const encoding& e : encodings_for<Q>())
     if (e.bitwidth == 8) candidates.push_back(e);
@@ -341,34 +354,22 @@ void check_byte_layouts() {
   const std::vector<block_layout> block_layouts = {
       {3, 256, 1, 32}, {2, 100, 1, 64}, {2, 6, 70, 4}, {1, 5, 4100, 2}, {4, 64, 3, 16}};
   std::uint32_t seed = 7;
-  const auto check = [&](const auto& layout, std::size_t count, const quantize_options& o) {
-    const std::size_t n = layout.size();
-    const std::vector<float> x = mostly_moderate_inputs(n, ++seed);
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
-    std::vector<quanta::detail::affine_params> params;
-    for (std::size_t k = 0; k < count; ++k)
-      params.push_back(quanta::detail::make_affine_params(candidates[pick(rng)], o));
-    std::vector<Q> q(n), q_ref(n);
-    quanta::detail::quantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
-                                            q.data());
-    quanta::ref::quantize(quanta::span<const float>(x), layout,
-                          quanta::span<const quanta::detail::affine_params>(params),
-                          quanta::span<Q>(q_ref));
-    INFO("first difference at " << first_difference(q, q_ref));
-    REQUIRE(same_bits(q, q_ref));
+  const auto check = [&](const auto& layout, const quantize_options& o) {
+    ++seed;
+    check_layout_on<Arch, Q>(layout, mostly_moderate_inputs(layout.size(), seed), candidates, o,
+                             seed);
   };
-  for (const quantize_options& o : options) {
+  for (const quantize_options& o : layout_options()) {
     INFO("round " << static_cast<int>(o.round) << " divide " << o.divide_by_scale << " pre "
                   << o.zero_point_before_rounding);
     for (const channel_layout& l : channel_layouts) {
       INFO("channel layout " << l.outer << " x " << l.channels << " x " << l.inner);
-      check(l, l.channels, o);
+      check(l, o);
     }
     for (const block_layout& l : block_layouts) {
       INFO("block layout " << l.outer << " x " << l.channels << " x " << l.inner << " block "
                            << l.block_size);
-      check(l, l.encoding_count(), o);
+      check(l, o);
     }
   }
 }
@@ -376,11 +377,7 @@ void check_byte_layouts() {
 template <class Arch, class Q>
 void check_all_layouts() {
   std::uint32_t seed = 1;
-  std::vector<quantize_options> options;
-  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite})
-    options.push_back(quantize_options::for_profile(p));
-  options.push_back({rounding::half_up, false, true});
-  for (const quantize_options& o : options) {
+  for (const quantize_options& o : layout_options()) {
     for (std::size_t outer : {1u, 5u}) {
       for (std::size_t channels : {1u, 3u, 17u, 64u}) {
         for (std::size_t inner : {1u, 3u, 16u, 17u, 37u}) {

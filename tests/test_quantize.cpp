@@ -208,6 +208,23 @@ TEST_CASE("quantize_dequantize: in place, and equal to quantize then dequantize"
   CHECK(x == two_steps);
 }
 
+// quantize, dequantize and quantize_dequantize of x over a layout, with QNN's rules and int8 codes.
+struct layout_results {
+  std::vector<std::int8_t> q;
+  std::vector<float> y, fake;
+};
+
+template <class Layout>
+layout_results quantize_layout(const std::vector<float>& x, const Layout& layout,
+                               const std::vector<encoding>& encodings) {
+  layout_results r{std::vector<std::int8_t>(x.size()), std::vector<float>(x.size()),
+                   std::vector<float>(x.size())};
+  quanta::quantize(x, layout, encodings, r.q, qnn_rules);
+  quanta::dequantize(r.q, layout, encodings, r.y);
+  quanta::quantize_dequantize(x, layout, encodings, r.fake, qnn_rules);
+  return r;
+}
+
 TEST_CASE("quantize: per channel equals per tensor on each channel", "[quantize][per-channel]") {
   const quanta::channel_layout layout{3, 4, 5};  // [outer 3, channels 4, inner 5]
   std::vector<float> x(layout.size());
@@ -215,12 +232,7 @@ TEST_CASE("quantize: per channel equals per tensor on each channel", "[quantize]
     x[i] = std::cos(static_cast<float>(i) * 0.7f) * static_cast<float>(1 + (i / 5) % 4);
   }
   const auto encodings = quanta::compute_encodings(x, layout, qnn_options(8, true));
-  std::vector<std::int8_t> q(x.size());
-  quanta::quantize(x, layout, encodings, q, qnn_rules);
-  std::vector<float> y(x.size());
-  quanta::dequantize(q, layout, encodings, y);
-  std::vector<float> fake(x.size());
-  quanta::quantize_dequantize(x, layout, encodings, fake, qnn_rules);
+  const auto [q, y, fake] = quantize_layout(x, layout, encodings);
   for (std::size_t o = 0; o < 3; ++o) {
     for (std::size_t c = 0; c < 4; ++c) {
       const std::size_t base = (o * 4 + c) * 5;
@@ -242,12 +254,7 @@ TEST_CASE("quantize: per block", "[quantize][per-block]") {
   const auto layout = quanta::block_layout::from_shape(shape, 1, 2);
   const std::vector<float> x = {1, -1, 2, 4, 8, -2, 3, 0.5f, 0.25f, -9};
   const auto encodings = quanta::compute_block_encodings(x, layout, qnn_options(4, true));
-  std::vector<std::int8_t> q(x.size());
-  quanta::quantize(x, layout, encodings, q, qnn_rules);
-  std::vector<float> y(x.size());
-  quanta::dequantize(q, layout, encodings, y);
-  std::vector<float> fake(x.size());
-  quanta::quantize_dequantize(x, layout, encodings, fake, qnn_rules);
+  const auto [q, y, fake] = quantize_layout(x, layout, encodings);
   for (std::size_t r = 0; r < 2; ++r) {
     for (std::size_t c = 0; c < 5; ++c) {
       const encoding& e = encodings[layout.encoding_index(r, c, 0)];

@@ -393,8 +393,8 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
 // asks for). Sources are taken by value: stores through Q* may alias anything, so referenced
 // parameters would be reloaded every block.
 template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
-void quantize_run_bytes(const float* x, std::size_t n, std::size_t head, Source src, Bytes bytes,
-                        Q* q) noexcept {
+QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
+                                           Source src, Bytes bytes, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
@@ -477,17 +477,26 @@ void run(const In* in, std::size_t n, Source src, Out* out) noexcept {
 
 // A run with one encoding, on the fastest path that p allows: for 8-bit codes the narrow-first
 // quantize and the byte-permute dequantize, with the float side aligned when the run is long.
+// quantize_run_bytes with one encoding, whose registers are set up here rather than passed: a
+// call with ten registers of parameters would pass them through memory, which costs as much as
+// the blocks of a short row.
+template <class Mode, bool Clamp, class K, class Q>
+void quantize_encoding_bytes(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
+  quantize_run_bytes<Mode, Clamp, K>(x, n, misaligned_head<K>(x, n),
+                                     broadcast_source<K>{broadcast<K>(p)},
+                                     broadcast_bytes<Q, K>{byte_offset_of<Q, K>(p)}, q);
+}
+
 template <operation Op, class Mode, class K, class In, class Out>
 void encoding_run(const In* in, std::size_t n, const affine_params& p, Out* out) noexcept {
-  const broadcast_source<K> src{broadcast<K>(p)};
   if constexpr (Op == operation::quantize && sizeof(Out) == 1) {
     if (byte_offset_fits(p)) {
-      const broadcast_bytes<Out, K> bytes{byte_offset_of<Out, K>(p)};
-      const std::size_t head = misaligned_head<K>(in, n);
-      if (clamps<Out>(p)) return quantize_run_bytes<Mode, true, K>(in, n, head, src, bytes, out);
-      return quantize_run_bytes<Mode, false, K>(in, n, head, src, bytes, out);
+      if (clamps<Out>(p)) return quantize_encoding_bytes<Mode, true, K>(in, n, p, out);
+      return quantize_encoding_bytes<Mode, false, K>(in, n, p, out);
     }
-  } else if constexpr (Op == operation::dequantize) {
+  }
+  const broadcast_source<K> src{broadcast<K>(p)};
+  if constexpr (Op == operation::dequantize) {
     const std::size_t head = misaligned_head<K>(out, n);
     dequantize_run<K>(in, head, src, out);
 #if QUANTA_SIMD_BYTE_PERMUTE
@@ -647,8 +656,10 @@ void run_layout(const In* in, const channel_layout& layout, const affine_params*
         encoding_run<Op, Mode, K>(in + k, inner, params[c], out + k);
     return;
   }
+  // The encoding of a position within the period (a division per table entry is slow enough to
+  // show at 64 Ki elements, hence the channels-last case apart).
   const auto channel_at = [&](std::size_t position) -> const affine_params& {
-    return params[(position / inner) % layout.channels];
+    return params[inner == 1 ? position : position / inner];
   };
   const std::size_t n = layout.size();
   const std::size_t span = periodic_span<K>(period, layout.outer);

@@ -1,6 +1,6 @@
 # quanta::dispatch: the kernels compiled once per x86 instruction set (SSE2, SSE4.1, AVX2,
-# AVX-512BW) and chosen at run time, for hosts built for baseline x86-64. Opt-in: the header-only
-# quanta::quanta never needs it. See include/quanta/dispatch.hpp.
+# AVX-512BW, AVX-512BW with VBMI) and chosen at run time, for hosts built for baseline x86-64.
+# Opt-in: the header-only quanta::quanta never needs it. See include/quanta/dispatch.hpp.
 set(quanta_dispatch_default OFF)
 if(QUANTA_SIMD AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$"
    AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
@@ -16,6 +16,10 @@ set(quanta_dispatch_flags_sse2 "")
 set(quanta_dispatch_flags_sse4_1 -msse4.1)
 set(quanta_dispatch_flags_avx2 -mavx2)
 set(quanta_dispatch_flags_avx512bw -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl)
+# xsimd 8.1 has no VBMI architecture: this object is xsimd::avx512bw, and the kernels take their
+# byte-permute paths on __AVX512VBMI__ (QUANTA_SIMD_BYTE_PERMUTE in detail/simd.hpp).
+set(quanta_dispatch_flags_avx512vbmi ${quanta_dispatch_flags_avx512bw} -mavx512vbmi)
+set(quanta_dispatch_xsimd_arch_avx512vbmi avx512bw)
 
 # Never -march here: each object gets exactly its instruction set, and FMA contraction stays off.
 set(quanta_dispatch_common_flags -ffp-contract=off -Wall -Wextra)
@@ -24,11 +28,15 @@ if(QUANTA_SANITIZE)
 endif()
 
 set(quanta_dispatch_objects "")
-foreach(isa IN ITEMS sse2 sse4_1 avx2 avx512bw)
+foreach(isa IN ITEMS sse2 sse4_1 avx2 avx512bw avx512vbmi)
+  set(xsimd_arch ${isa})
+  if(DEFINED quanta_dispatch_xsimd_arch_${isa})
+    set(xsimd_arch ${quanta_dispatch_xsimd_arch_${isa}})
+  endif()
   set(objects quanta_dispatch_${isa})
   add_library(${objects} OBJECT ${quanta_dispatch_dir}/kernels.cpp)
   target_link_libraries(${objects} PRIVATE quanta::quanta)
-  target_compile_definitions(${objects} PRIVATE QUANTA_DISPATCH_ARCH=xsimd::${isa}
+  target_compile_definitions(${objects} PRIVATE QUANTA_DISPATCH_ARCH=xsimd::${xsimd_arch}
                                                 QUANTA_DISPATCH_TABLE=quanta_dispatch_table_${isa})
   target_compile_options(${objects} PRIVATE ${quanta_dispatch_flags_${isa}}
                                             ${quanta_dispatch_common_flags}

@@ -17,9 +17,10 @@
 //   quanta::min_max<quanta::runtime_arch>(x);
 //
 // Arguments are checked in the caller's code as usual; the kernels, compiled once per instruction
-// set (SSE2, SSE4.1, AVX2, AVX-512BW) inside the library, are chosen on first use: the best the
-// machine runs, or the one the environment variable QUANTA_ARCH names (sse2, sse4.1, avx2,
-// avx512bw). Every choice gives the same bits.
+// set (SSE2, SSE4.1, AVX2, AVX-512BW, and AVX-512BW with VBMI, which dequantizes 8-bit storage with
+// a byte permute) inside the library, are chosen on first use: the best the machine runs, or the
+// one the environment variable QUANTA_ARCH names (sse2, sse4.1, avx2, avx512bw, avx512vbmi; a name
+// the library or the machine lacks is ignored). Every choice gives the same bits.
 namespace quanta {
 
 struct runtime_arch {
@@ -28,7 +29,8 @@ struct runtime_arch {
 
 namespace dispatch {
 
-// The instruction set the kernels run with now: "avx512bw", "avx2", "sse4.1" or "sse2".
+// The instruction set the kernels run with now: "avx512vbmi", "avx512bw", "avx2", "sse4.1" or
+// "sse2".
 const char* arch_name() noexcept;
 
 // Makes the kernels of `name` current, for tests and comparisons; "best" restores the default

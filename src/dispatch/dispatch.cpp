@@ -3,6 +3,8 @@
 // instruction set the machine might lack.
 #include "quanta/dispatch.hpp"
 
+#include <cpuid.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -20,13 +22,24 @@ struct candidate {
 
 // xsimd reads CPUID; the compiler's check also asks the operating system (XGETBV) whether it saves
 // the wide registers.
+bool runs_avx512bw() noexcept {
+  return xsimd::available_architectures().avx512bw && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+// xsimd 8.1 does not report VBMI: CPUID leaf 7, subleaf 0, ECX bit 1. The registers it uses are
+// AVX-512's, whose saving by the operating system runs_avx512bw has already asked about.
+bool runs_avx512vbmi() noexcept {
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return runs_avx512bw() && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) != 0 &&
+         (ecx & bit_AVX512VBMI) != 0;
+}
+
+// Best first.
 const candidate candidates[] = {
-    {"avx512bw", &quanta_dispatch_table_avx512bw,
-     []() noexcept {
-       return xsimd::available_architectures().avx512bw && __builtin_cpu_supports("avx512bw") &&
-              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
-              __builtin_cpu_supports("avx512vl");
-     }},
+    {"avx512vbmi", &quanta_dispatch_table_avx512vbmi, &runs_avx512vbmi},
+    {"avx512bw", &quanta_dispatch_table_avx512bw, &runs_avx512bw},
     {"avx2", &quanta_dispatch_table_avx2,
      []() noexcept {
        return xsimd::available_architectures().avx2 && __builtin_cpu_supports("avx2");

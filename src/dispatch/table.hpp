@@ -133,10 +133,12 @@ constexpr kernel_table make_kernel_table() noexcept {
 
 }  // namespace quanta::detail
 
-// One per instruction set, defined in kernels.cpp compiled with that instruction set's flags.
+// One per instruction set, defined in kernels.cpp compiled with that instruction set's flags
+// (avx512vbmi: the avx512bw kernels compiled with -mavx512vbmi too).
 extern "C" {
 const quanta::detail::kernel_table* quanta_dispatch_table_sse2() noexcept;
 const quanta::detail::kernel_table* quanta_dispatch_table_sse4_1() noexcept;
 const quanta::detail::kernel_table* quanta_dispatch_table_avx2() noexcept;
 const quanta::detail::kernel_table* quanta_dispatch_table_avx512bw() noexcept;
+const quanta::detail::kernel_table* quanta_dispatch_table_avx512vbmi() noexcept;
 }

@@ -569,8 +569,8 @@ inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
 // --- 8-bit codes to floats with one byte permute (AVX-512 VBMI) -------------------------------
 // Placing a byte u in the low byte of 2^23's bit pattern gives the float 2^23 + u, so that one
 // permute replaces the widening and the conversion; (2^23 + u) - (2^23 + zero_point) is exact.
-// Compile-time only: a host built for VBMI (-march=icelake-server and later) gets it, the
-// dispatch library's avx512bw objects (built without -mavx512vbmi) do not.
+// Compile-time only: a host built for VBMI (-march=icelake-server and later) gets it, and so does
+// the dispatch library's avx512vbmi object (its avx512bw object, built without -mavx512vbmi, not).
 #if XSIMD_WITH_AVX512BW && defined(__AVX512VBMI__)
 #define QUANTA_SIMD_BYTE_PERMUTE 1
 

@@ -466,7 +466,8 @@ inline void unroll(F&& f) noexcept {
 
 // Saturating addition, min and max of 8- and 16-bit integer lanes. xsimd 8.1 compiles them on
 // AVX-512 together with a blend that GCC cannot build without optimization (its intrinsic is a
-// macro there).
+// macro there), and min and max on SSE2 as a comparison and a select even where SSE2 has the
+// instruction (int16, uint8).
 template <class K>
 inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
 #if XSIMD_WITH_AVX512BW
@@ -481,30 +482,42 @@ inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
 
 template <class T, class K>
 inline xsimd::batch<T, K> min_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+  constexpr bool sse2 = std::is_same_v<K, xsimd::sse2>;
+  if constexpr (sse2 && std::is_same_v<T, std::int16_t>) {
+    return _mm_min_epi16(a, b);
+  } else if constexpr (sse2 && std::is_same_v<T, std::uint8_t>) {
+    return _mm_min_epu8(a, b);
+  }
 #if XSIMD_WITH_AVX512BW
-  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+  else if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
     if constexpr (sizeof(T) == 1)
       return std::is_signed_v<T> ? _mm512_min_epi8(a, b) : _mm512_min_epu8(a, b);
     else
       return std::is_signed_v<T> ? _mm512_min_epi16(a, b) : _mm512_min_epu16(a, b);
-  } else
+  }
 #endif
-  {
+  else {
     return xsimd::min(a, b);
   }
 }
 
 template <class T, class K>
 inline xsimd::batch<T, K> max_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+  constexpr bool sse2 = std::is_same_v<K, xsimd::sse2>;
+  if constexpr (sse2 && std::is_same_v<T, std::int16_t>) {
+    return _mm_max_epi16(a, b);
+  } else if constexpr (sse2 && std::is_same_v<T, std::uint8_t>) {
+    return _mm_max_epu8(a, b);
+  }
 #if XSIMD_WITH_AVX512BW
-  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+  else if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
     if constexpr (sizeof(T) == 1)
       return std::is_signed_v<T> ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b);
     else
       return std::is_signed_v<T> ? _mm512_max_epi16(a, b) : _mm512_max_epu16(a, b);
-  } else
+  }
 #endif
-  {
+  else {
     return xsimd::max(a, b);
   }
 }

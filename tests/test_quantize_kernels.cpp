@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -261,6 +262,142 @@ void check_bytes_fast_path() {
   }
 }
 
+// 16-bit encodings for the narrow-first path: encodings_for's, plus zero points a little and far
+// away from the centre, so that the codes [qmin - zp, qmax - zp] lie in int16, or stick out of it
+// below or above (every word_shift, with and without clamp).
+template <class Q>
+std::vector<encoding> word_encodings() {
+  std::vector<encoding> r = encodings_for<Q>();
+  constexpr std::int64_t centre = std::numeric_limits<Q>::is_signed ? 0 : 32768;
+  for (int bits : {16, 12}) {
+    for (bool narrow : {false, true}) {
+      encoding e{0.25f, 0, bits, std::numeric_limits<Q>::is_signed, narrow};
+      const std::int64_t mid = bits == 16 ? centre : (e.qmin() + e.qmax() + 1) / 2;
+      for (std::int64_t d : {-20000, -100, -3, -1, 1, 3, 100, 20000}) {
+        const std::int64_t zp = mid + d;
+        if (zp < e.qmin() || zp > e.qmax()) continue;
+        e.zero_point = static_cast<std::int32_t>(zp);
+        for (float scale : {1.0f, 0.25f, 0.1f}) {
+          e.scale = scale;
+          r.push_back(e);
+        }
+      }
+    }
+  }
+  return r;
+}
+
+// Inputs for 16-bit storage in zones of 512 elements: no special value, rare ones, none, frequent
+// ones. Ordinary values are codes inside [qmin + 1, qmax - 1] (ties, neighbours of ties, random,
+// +-0, denormals), which the narrow-first path accepts; special values are NaN, infinities, huge
+// values and the codes next to every boundary the path has: both ends of the range and 65535 or
+// 65536 beyond them (the limits of the shifted code, word_shift), and +-32766..32769 as the code
+// before the zero point is added (around zp; around the storage minimum for QNN, which adds the
+// zero point before rounding) and as the stored code. Returned as x = (code - zp) * scale.
+std::vector<float> word_inputs(const encoding& e, std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  const double qmin = e.qmin(), qmax = e.qmax(), zp = e.zero_point;
+  const double smin = static_cast<double>(e.storage_min());
+  std::uniform_real_distribution<double> inside(qmin + 1.0, qmax - 1.0);
+  std::uniform_int_distribution<int> pick(0, 7);
+  std::uniform_int_distribution<int> rare(0, 999), frequent(0, 29);
+  std::vector<double> boundary;
+  for (double d : {-65536.0, -65535.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0})
+    boundary.push_back(qmin + d);
+  for (double d : {-1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 65535.0, 65536.0})
+    boundary.push_back(qmax + d);
+  for (double base : {zp, smin, 0.0}) {
+    for (double d : {32766.0, 32767.0, 32767.5, 32768.0, 32769.0}) {
+      boundary.push_back(base + d);
+      boundary.push_back(base - d);
+    }
+  }
+  const float specials[] = {nan_value, -nan_value, inf, -inf, 3.4e38f, -3.4e38f, 1e10f, -1e10f};
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t zone = (i / 512) % 4;
+    const bool special = (zone == 1 && rare(rng) == 0) || (zone == 3 && frequent(rng) == 0);
+    double code = 0.0;
+    if (special) {
+      const std::size_t k = std::uniform_int_distribution<std::size_t>(
+          0, boundary.size() + std::size(specials) - 1)(rng);
+      if (k >= boundary.size()) {
+        x[i] = specials[k - boundary.size()];
+        continue;
+      }
+      code = boundary[k];
+      // Half the time a neighbour of the boundary value, to either side.
+      const int side = pick(rng);
+      const float v = static_cast<float>((code - zp) * e.scale);
+      x[i] = side < 2 ? std::nextafter(v, -inf) : side < 4 ? std::nextafter(v, inf) : v;
+      continue;
+    }
+    switch (pick(rng)) {
+      case 0:
+        x[i] = pick(rng) < 4 ? 0.0f : -0.0f;
+        continue;
+      case 1:
+        x[i] = pick(rng) < 4 ? 1e-45f : -1.17e-38f;
+        continue;
+      case 2:
+      case 3:
+        code = std::floor(inside(rng)) + 0.5;
+        break;
+      default:
+        code = inside(rng);
+        break;
+    }
+    const float v = static_cast<float>((code - zp) * e.scale);
+    x[i] = pick(rng) == 0 ? std::nextafter(v, pick(rng) < 4 ? -inf : inf) : v;
+  }
+  return x;
+}
+
+// quantize of 16-bit storage (the narrow-first path and its refusals) from several starting
+// points: in a zone without special values, and in zones with rare and frequent ones.
+template <class Arch, class Q>
+void check_words_fast_path() {
+  const std::vector<std::size_t> all_starts = {0, 1, 7, 512 + 3, 1536 + 5},
+                                 some_starts = {1, 515, 1541};
+  std::vector<std::size_t> every;
+  for (std::size_t n = 0; n <= 200; ++n)
+    every.push_back(n);
+  for (std::size_t n : {255u, 256u, 257u, 513u, 1000u, 2051u, 4099u})
+    every.push_back(n);
+  const std::vector<std::size_t> few = {0, 1, 31, 32, 33, 64, 257, 2051};
+  std::uint32_t seed = 555;
+  std::size_t index = 0;
+  for (const encoding& e : word_encodings<Q>()) {
+    const std::vector<float> data = word_inputs(e, 1536 + 5 + 4099, ++seed);
+    const bool sweep = index++ % 8 == 0;
+    for (const quantize_options& o : all_options()) {
+      const quanta::detail::affine_params p = quanta::detail::make_affine_params(e, o);
+      INFO(quanta::detail::storage_name<Q>()
+           << " bitwidth " << e.bitwidth << " narrow " << e.narrow_range << " zero point "
+           << e.zero_point << " scale " << e.scale << " round " << static_cast<int>(o.round)
+           << " divide " << o.divide_by_scale << " pre " << o.zero_point_before_rounding);
+      for (std::size_t start : sweep ? some_starts : all_starts) {
+        for (std::size_t n : sweep ? every : few) {
+          INFO("start " << start << " n " << n);
+          // Short inputs are exact-size copies, so that AddressSanitizer sees any read past a
+          // tail; long ones start at the alignment the start gives.
+          const float* x = data.data() + start;
+          std::vector<float> copy;
+          if (n <= 256) {
+            copy.assign(x, x + n);
+            x = copy.data();
+          }
+          std::vector<Q> q(n), q_ref(n);
+          quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
+          quanta::ref::quantize(quanta::span<const float>(x, n), p, quanta::span<Q>(q_ref));
+          INFO("first difference at " << first_difference(q, q_ref));
+          REQUIRE(same_bits(q, q_ref));
+        }
+      }
+    }
+  }
+}
+
 // Every layout kernel against the reference on x, with an encoding per channel or block picked
 // from candidates.
 template <class Arch, class Q, class Layout>
@@ -412,6 +549,14 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 8-bit blocks with
   INFO("instruction set " << TestType::name());
   check_bytes_fast_path<TestType, std::int8_t>();
   check_bytes_fast_path<TestType, std::uint8_t>();
+}
+
+TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 16-bit blocks without specials",
+                        "[kernels][quantize]", arch_list) {
+  if (!runnable<TestType>()) return;
+  INFO("instruction set " << TestType::name());
+  check_words_fast_path<TestType, std::int16_t>();
+  check_words_fast_path<TestType, std::uint16_t>();
 }
 
 TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per channel and per block",

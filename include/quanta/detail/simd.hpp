@@ -474,7 +474,8 @@ inline void unroll(F&& f) noexcept {
 
 // Saturating addition, min and max of 8- and 16-bit integer lanes. xsimd 8.1 compiles them on
 // AVX-512 together with a blend that GCC cannot build without optimization (its intrinsic is a
-// macro there).
+// macro there), and min and max on SSE2 as a comparison and a select even where SSE2 has the
+// instruction (int16, uint8).
 template <class K>
 inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
 #if XSIMD_WITH_AVX512BW
@@ -489,30 +490,42 @@ inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
 
 template <class T, class K>
 inline xsimd::batch<T, K> min_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+  constexpr bool sse2 = std::is_same_v<K, xsimd::sse2>;
+  if constexpr (sse2 && std::is_same_v<T, std::int16_t>) {
+    return _mm_min_epi16(a, b);
+  } else if constexpr (sse2 && std::is_same_v<T, std::uint8_t>) {
+    return _mm_min_epu8(a, b);
+  }
 #if XSIMD_WITH_AVX512BW
-  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+  else if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
     if constexpr (sizeof(T) == 1)
       return std::is_signed_v<T> ? _mm512_min_epi8(a, b) : _mm512_min_epu8(a, b);
     else
       return std::is_signed_v<T> ? _mm512_min_epi16(a, b) : _mm512_min_epu16(a, b);
-  } else
+  }
 #endif
-  {
+  else {
     return xsimd::min(a, b);
   }
 }
 
 template <class T, class K>
 inline xsimd::batch<T, K> max_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+  constexpr bool sse2 = std::is_same_v<K, xsimd::sse2>;
+  if constexpr (sse2 && std::is_same_v<T, std::int16_t>) {
+    return _mm_max_epi16(a, b);
+  } else if constexpr (sse2 && std::is_same_v<T, std::uint8_t>) {
+    return _mm_max_epu8(a, b);
+  }
 #if XSIMD_WITH_AVX512BW
-  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+  else if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
     if constexpr (sizeof(T) == 1)
       return std::is_signed_v<T> ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b);
     else
       return std::is_signed_v<T> ? _mm512_max_epi16(a, b) : _mm512_max_epu16(a, b);
-  } else
+  }
 #endif
-  {
+  else {
     return xsimd::max(a, b);
   }
 }
@@ -564,6 +577,51 @@ template <bool Clamp, class Q, class K>
 inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
                                const byte_offset<Q, K>& o) noexcept {
   store_offset_bytes<Clamp>(dst, ab, cd, o.offset, o.offset, o.lo, o.hi);
+}
+
+// --- 16-bit codes: narrow first, then clamp and add the offset --------------------------------
+// The same order of work for int16 and uint16 storage. The kernel (quantize_run_words) places the
+// rounded codes in int16 with a shift fixed per encoding, narrows with pack_words and refuses any
+// register pair holding a word -32768 (any_floor). An accepted word is then either the exact
+// shifted code or 32767 standing for every code on one side of the range, whose clamp gives the
+// same end code; clamp and offset are 16-bit operations, and the addition may wrap: the result
+// lies in the storage range, so its low 16 bits are the code for signed and unsigned storage.
+
+// The clamp range (in shifted codes) and the offset of one encoding, spread over the lanes.
+template <class K>
+struct word_offset {
+  wbatch<K> offset, lo, hi;
+};
+
+// pack_words(a, b) in element order: on AVX2 and AVX-512 one permute of 64-bit lanes undoes the
+// interleaving of 128-bit lanes.
+template <class K>
+inline wbatch<K> order_words(wbatch<K> w) noexcept {
+  if constexpr (sizeof(w.data) == 16) return w;
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(w.data) == 32)
+    return _mm256_permute4x64_epi64(w.data, 0xD8);
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), w.data);
+#endif
+}
+
+// w = pack_words(a, b) of shifted codes v, none of them -32768, to the 16-bit codes of a and b in
+// order: clamp(v, lo, hi) then offset + v, or offset - v when Reverse (the kernel shifted by
+// negating). Clamp = false when lo..hi cannot bind on words -32767..32767.
+template <bool Clamp, bool Reverse, class Q, class K>
+inline void store_offset_words(Q* dst, wbatch<K> w, const word_offset<K>& o) noexcept {
+  static_assert(sizeof(Q) == 2);
+  if constexpr (Clamp) w = min_int(max_int(w, o.lo), o.hi);
+  if constexpr (Reverse) {
+    w = o.offset - w;
+  } else {
+    w = w + o.offset;
+  }
+  // int16 and uint16 may alias each other.
+  order_words<K>(w).store_unaligned(reinterpret_cast<std::int16_t*>(dst));
 }
 
 // --- 8-bit codes to floats with one byte permute (AVX-512 VBMI) -------------------------------

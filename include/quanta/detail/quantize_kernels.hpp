@@ -396,7 +396,8 @@ template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
                                            Source src, Bytes bytes, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
-  quantize_run<Mode, K>(x, head, src, q);
+  // Calls for no elements are skipped: each passes the parameter registers through memory.
+  if (head > 0) quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
     if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
@@ -404,7 +405,7 @@ QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::s
   for (; i + 4 * N <= n; i += 4 * N)
     if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
-  quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
+  if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -507,7 +508,7 @@ void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bia
   constexpr std::size_t N = fbatch<K>::size;
   constexpr bool reverse = Shift == word_shift::reverse;
   std::size_t i = misaligned_head<K>(x, n);
-  quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
+  if (i > 0) quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
   for (; i + 16 * N <= n; i += 16 * N) {
     simd::wbatch<K> w[8];
     shifted_words<16, Mode, Shift>(x + i, l, bias, w);
@@ -527,7 +528,7 @@ void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bia
   }
   for (; i + 2 * N <= n; i += 2 * N)
     quantize_pair_words<Mode, Shift, Clamp>(x + i, l, bias, o, q + i);
-  quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
+  if (i < n) quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
 }
 
 // Calls quantize_run_words with the shift and clamp of plan as template arguments.

@@ -322,6 +322,40 @@ TEST_CASE("quantize: bad arguments leave the output untouched", "[quantize][erro
   CHECK(xd == std::vector<float>(3, 5.0f));
 }
 
+TEST_CASE("quantize: many channels, and a bad encoding among them", "[quantize][per-channel]") {
+  // More encodings than the public functions keep on the stack (param_list), channels-last.
+  const std::size_t channels = 300;
+  const quanta::channel_layout layout{7, channels, 1};
+  std::vector<float> x(layout.size());
+  std::vector<encoding> encodings;
+  for (std::size_t c = 0; c < channels; ++c)
+    encodings.push_back(
+        {0.01f * static_cast<float>(1 + c % 7), static_cast<std::int32_t>(c % 9), 8, false});
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = std::sin(static_cast<float>(i)) * 2.0f;
+  std::vector<std::uint8_t> q(x.size());
+  quanta::quantize(x, layout, encodings, q);
+  std::vector<float> fake(x.size());
+  quanta::quantize_dequantize(x, layout, encodings, fake);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const encoding& e = encodings[i % channels];
+    std::uint8_t expected = 0;
+    quanta::quantize(quanta::span<const float>(&x[i], 1), e,
+                     quanta::span<std::uint8_t>(&expected, 1));
+    REQUIRE(q[i] == expected);
+    REQUIRE(fake[i] == static_cast<float>(expected - e.zero_point) * e.scale);
+  }
+
+  encodings[250].zero_point = 300;
+  const std::vector<std::uint8_t> before = q;
+  CHECK_THROWS_WITH(
+      quanta::quantize(x, layout, encodings, q),
+      Catch::StartsWith("quantize: encodings[250].zero_point is 300; expected 0..255"));
+  CHECK_THROWS_WITH(quanta::quantize_dequantize(x, layout, encodings, fake),
+                    Catch::StartsWith("quantize_dequantize: encodings[250].zero_point is 300"));
+  CHECK(q == before);
+}
+
 TEST_CASE("quantize: empty tensors are fine", "[quantize]") {
   const std::vector<float> x;
   std::vector<std::uint8_t> q;

@@ -453,6 +453,78 @@ TEST_CASE("quantize_pack: 4-bit blocks, every encoding class and option, SIMD ==
   }
 }
 
+// The register kernels of quantize_pack_int4 / uint4 start with a partial block up to the float
+// side's register alignment (when the head is even), run blocks of 16 and 8 registers and end with
+// a partial block. Every start offset of x (odd heads skip the alignment), lengths around 2 and 4
+// blocks of each instruction set's register width, and specials in the head, in whole blocks and in
+// the tail, against ref::quantize + ref::pack; the bytes around the output stay untouched.
+TEST_CASE("quantize_pack: 4-bit register kernels, heads, block boundaries and specials",
+          "[pack][fused][simd]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 140; ++n)
+    lengths.push_back(n);
+  for (std::size_t block : {64u, 128u, 256u})  // 16 registers of SSE, AVX2, AVX-512
+    for (std::size_t blocks : {2u, 4u})
+      for (std::size_t delta : {0u, 1u, 2u, 15u, 16u, 17u})
+        for (std::size_t n : {blocks * block - delta, blocks * block + delta})
+          lengths.push_back(n);
+  for (std::size_t n : {511u, 512u, 530u, 1023u, 1024u, 1041u, 1300u})
+    lengths.push_back(n);
+  const std::size_t longest = *std::max_element(lengths.begin(), lengths.end());
+  // Codes across the whole range with saturation on both sides, then ties at scale 1.
+  std::vector<float> clean = random_floats(longest + 16, 31u, 7.0f);
+  for (std::size_t i = 0; i < clean.size(); i += 5)
+    clean[i] = std::round(clean[i]) + 0.5f;
+  clean[7] = -0.0f;
+  clean[9] = 1e-42f;  // denormal
+  clean[11] = -1e6f;  // saturates low without being refused
+  clean[13] = 3e9f;   // beyond int32: refused, redone exactly
+  const encoding classes[] = {encoding{1.0f, 0, 4, true},        encoding{1.0f, -3, 4, true},
+                              encoding{0.75f, 0, 4, true, true}, encoding{1.0f, 0, 4, false},
+                              encoding{1.0f, 9, 4, false},       encoding{1.0f, 2, 4, false, true},
+                              encoding{1.0f, 4, 3, false}};
+  for (const encoding& e : classes) {
+    const auto p = quanta::detail::make_affine_params(e, quantize_options{});
+    for (int specials = 0; specials < 2; ++specials) {
+      std::vector<float> data = clean;
+      if (specials == 1) {
+        // One in the head, one in each of several blocks, one near the end of most lengths.
+        for (std::size_t i : {std::size_t{3}, std::size_t{70}, std::size_t{300}, std::size_t{700},
+                              std::size_t{1030}, longest - 2})
+          data[i] = i % 3 == 0 ? nan : (i % 3 == 1 ? inf : -inf);
+      }
+      for (std::size_t offset = 0; offset < 16; ++offset) {
+        for (std::size_t n : lengths) {
+          INFO("zero point " << e.zero_point << (e.is_signed ? " signed" : " unsigned")
+                             << " narrow " << e.narrow_range << " specials " << specials
+                             << " offset " << offset << " n " << n);
+          const quanta::span<const float> x(data.data() + offset, n);
+          std::vector<std::int8_t> codes(n);
+          quanta::ref::quantize(x, p, quanta::span<std::int8_t>(codes));
+          const std::size_t size = quanta::packed_size(n, 4);
+          bytes want(size + 128, 0xAA);
+          quanta::ref::pack(quanta::span<const std::int8_t>(codes), 4,
+                            quanta::span<std::uint8_t>(want.data() + 64, size));
+          for_each_arch([&](auto arch) {
+            using Arch = decltype(arch);
+            INFO("arch " << Arch::name());
+            bytes got(size + 128, 0xAA);
+            const quanta::span<std::uint8_t> out(got.data() + 64, size);
+            if (e.is_signed) {
+              quanta::quantize_pack_int4<Arch>(x, e, out);
+            } else {
+              quanta::quantize_pack_uint4<Arch>(x, e, out);
+            }
+            REQUIRE(got == want);
+          });
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("quantize_pack: 2-bit", "[pack][fused]") {
   encoding_options o = four_bit(true);
   o.bitwidth = 2;

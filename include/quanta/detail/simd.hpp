@@ -467,11 +467,15 @@ inline void unroll(F&& f) noexcept {
 // Saturating addition, min and max of 8- and 16-bit integer lanes. xsimd 8.1 compiles them on
 // AVX-512 together with a blend that GCC cannot build without optimization (its intrinsic is a
 // macro there).
-template <class K>
-inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
+template <class T, class K>
+inline xsimd::batch<T, K> add_saturate(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+  static_assert(std::is_signed_v<T> && sizeof(T) <= 2);
 #if XSIMD_WITH_AVX512BW
   if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
-    return _mm512_adds_epi16(a, b);
+    if constexpr (sizeof(T) == 1)
+      return _mm512_adds_epi8(a, b);
+    else
+      return _mm512_adds_epi16(a, b);
   } else
 #endif
   {
@@ -509,21 +513,23 @@ inline xsimd::batch<T, K> max_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) no
   }
 }
 
-template <class K, std::size_t M>
-inline wbatch<K> min_words(const wbatch<K>* w) noexcept {
+template <std::size_t M, class T, class K>
+inline xsimd::batch<T, K> min_lanes(const xsimd::batch<T, K>* w) noexcept {
   if constexpr (M == 1) {
     return w[0];
   } else {
-    return min_int(min_words<K, M / 2>(w), min_words<K, M - M / 2>(w + M / 2));
+    return min_int(min_lanes<M / 2>(w), min_lanes<M - M / 2>(w + M / 2));
   }
 }
 
-// Whether some word of w[0..M) is -32768: after pack_words, a code of -32768 or less, which
-// includes the INT_MIN that the conversion gives for NaN and for values out of int32 range (+inf
-// too). Those are the codes that narrowing before the offset would get wrong (store_offset_bytes).
-template <class K, std::size_t M>
-inline bool any_floor(const wbatch<K> (&w)[M]) noexcept {
-  return xsimd::any(min_words<K, M>(w) == wbatch<K>(std::numeric_limits<std::int16_t>::min()));
+// Whether some lane of w[0..M) is the lowest int16 (int8): after pack_words, a code of -32768 or
+// less, which includes the INT_MIN that the conversion gives for NaN and for values out of int32
+// range (+inf too). Those are the codes that narrowing before the offset would get wrong
+// (store_offset_bytes). After one more signed pack to bytes, every code of -128 or less.
+template <class T, class K, std::size_t M>
+inline bool any_floor(const xsimd::batch<T, K> (&w)[M]) noexcept {
+  static_assert(std::is_signed_v<T>);
+  return xsimd::any(min_lanes<M>(w) == xsimd::batch<T, K>(std::numeric_limits<T>::min()));
 }
 
 // The offset and clamp range of one encoding, spread over the lanes.

@@ -576,6 +576,125 @@ TEST_CASE("quantize_pack: per channel and per block", "[pack][fused]") {
   }
 }
 
+namespace {
+
+// quantize (int8 or uint8 codes) then the reference packing, flat or per row.
+template <class T, class Layout>
+bytes two_step_packed(const std::vector<float>& x, const Layout& layout,
+                      const std::vector<encoding>& e, const quantize_options& o, std::size_t rows,
+                      std::size_t cols) {
+  std::vector<T> q(x.size());
+  quanta::quantize(x, layout, e, q, o);
+  if (rows == 0) {
+    bytes packed(quanta::packed_size(x.size(), 4));
+    quanta::ref::pack(quanta::span<const T>(q), 4, quanta::span<std::uint8_t>(packed));
+    return packed;
+  }
+  bytes packed(quanta::packed_rows_size(rows, cols, 4));
+  quanta::ref::pack_rows(quanta::span<const T>(q), rows, cols, 4,
+                         quanta::span<std::uint8_t>(packed));
+  return packed;
+}
+
+}  // namespace
+
+// Per-channel runs of at least 8 registers (even length, each starting on a whole byte), blocks
+// along the innermost axis of at least 8 registers, and every row of the per-row layout go through
+// the per-tensor register kernels one run at a time: encodings of several classes side by side,
+// the rounding options, and specials in some runs.
+TEST_CASE("quantize_pack: per-channel, per-block and per-row runs in registers",
+          "[pack][fused][simd]") {
+  std::vector<float> x = random_floats(6000, 41u, 3.0f);
+  for (std::size_t i = 0; i < x.size(); i += 7)
+    x[i] = 0.5f * std::round(4.0f * x[i]);  // ties at scale 0.5 and 0.25
+  x[100] = std::numeric_limits<float>::quiet_NaN();
+  x[1700] = std::numeric_limits<float>::infinity();
+  x[2999] = -std::numeric_limits<float>::infinity();
+  const quantize_options options[] = {quantize_options{},
+                                      quantize_options{quanta::rounding::half_away, true, false},
+                                      quantize_options{quanta::rounding::half_up, false, true}};
+  const channel_layout channel_cases[] = {{1, 7, 256},  {3, 4, 130}, {2, 3, 600},
+                                          {1, 5, 1000}, {1, 9, 64},  {2, 2, 129}};
+  const block_layout block_cases[] = {
+      {2, 1000, 1, 128}, {1, 4096, 1, 256}, {3, 300, 1, 64}, {1, 1001, 1, 128}, {2, 512, 2, 128}};
+
+  for (bool is_signed : {true, false}) {
+    INFO((is_signed ? "int4" : "uint4"));
+    const std::vector<encoding> classes =
+        is_signed ? std::vector<encoding>{{0.5f, 0, 4, true},
+                                          {0.25f, -5, 4, true},
+                                          {0.3f, 0, 4, true, true}}
+                  : std::vector<encoding>{
+                        {0.5f, 11, 4, false}, {0.2f, 3, 4, false, true}, {0.4f, 2, 3, false}};
+    const auto encodings_for = [&](std::size_t count) {
+      std::vector<encoding> e;
+      for (std::size_t k = 0; k < count; ++k) {
+        encoding one = classes[k % classes.size()];
+        one.scale *= 1.0f + 0.1f * static_cast<float>(k % 7);
+        e.push_back(one);
+      }
+      return e;
+    };
+    const auto expected = [&](const std::vector<float>& xs, const auto& layout,
+                              const std::vector<encoding>& e, const quantize_options& o,
+                              std::size_t rows = 0, std::size_t cols = 0) {
+      return is_signed ? two_step_packed<std::int8_t>(xs, layout, e, o, rows, cols)
+                       : two_step_packed<std::uint8_t>(xs, layout, e, o, rows, cols);
+    };
+    const auto head = [&](std::size_t n) {
+      return std::vector<float>(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n));
+    };
+    const auto check_layout = [&](const auto& layout, const quantize_options& o) {
+      const std::vector<float> xs = head(layout.size());
+      const std::vector<encoding> e = encodings_for(quanta::detail::expected_encodings(layout));
+      const bytes want = expected(xs, layout, e, o);
+      for_each_arch([&](auto arch) {
+        using Arch = decltype(arch);
+        INFO("arch " << Arch::name());
+        bytes got(want.size(), 0xAA);
+        if (is_signed) {
+          quanta::quantize_pack_int4<Arch>(xs, layout, e, got, o);
+        } else {
+          quanta::quantize_pack_uint4<Arch>(xs, layout, e, got, o);
+        }
+        REQUIRE(got == want);
+      });
+    };
+    for (const quantize_options& o : options) {
+      for (const channel_layout& layout : channel_cases) {
+        INFO("channel layout " << layout.outer << " " << layout.channels << " " << layout.inner);
+        check_layout(layout, o);
+      }
+      for (const block_layout& layout : block_cases) {
+        INFO("block layout " << layout.outer << " " << layout.channels << " " << layout.inner << " "
+                             << layout.block_size);
+        check_layout(layout, o);
+      }
+    }
+
+    // Rows of lengths around one and two blocks of 8 registers, and long ones.
+    for (std::size_t cols :
+         {1u, 2u, 3u, 15u, 16u, 17u, 27u, 64u, 127u, 128u, 129u, 255u, 256u, 257u, 600u, 1001u}) {
+      const std::size_t rows = 5;
+      INFO("cols " << cols);
+      const std::vector<float> xs = head(rows * cols);
+      const std::vector<encoding> e = encodings_for(rows);
+      const bytes want = expected(xs, channel_layout{1, rows, cols}, e, {}, rows, cols);
+      for_each_arch([&](auto arch) {
+        using Arch = decltype(arch);
+        INFO("arch " << Arch::name());
+        bytes got(want.size(), 0xAA);
+        if (is_signed) {
+          quanta::quantize_pack_int4_rows<Arch>(xs, rows, cols, e, got);
+        } else {
+          quanta::quantize_pack_uint4_rows<Arch>(xs, rows, cols, e, got);
+        }
+        REQUIRE(got == want);
+      });
+    }
+  }
+}
+
 TEST_CASE("quantize_pack_rows: SNPE per-channel weights, one padded row per channel",
           "[pack][fused][rows]") {
   const std::size_t rows = 32;

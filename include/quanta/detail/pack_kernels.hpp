@@ -446,11 +446,7 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
     constexpr std::size_t j = decltype(k)::value;
     c[j] = L::packs(w[2 * j], w[std::min(2 * j + 1, W - 1)]);
   });
-  if constexpr (std::is_same_v<K, xsimd::sse2>) {
-    if (simd::any_floor(w)) return false;  // SSE2 has no signed byte minimum
-  } else {
-    if (simd::any_floor(c)) return false;
-  }
+  if (simd::any_floor(c)) return false;
   words pairs[B];
   simd::unroll<B>([&](auto k) {
     const code_batch<K> shifted = simd::add_saturate(c[k], o.offset);  // -128 + biased code
@@ -551,8 +547,12 @@ void quantize_pack_run(const float* x, std::size_t n, const affine_params& p,
     if (!quantize_pack_block<8, Mode, Clamp, Q>(x + i, l, o, packed + i / 2)) exact(i, 8 * N);
     i += 8 * N;
   }
-  if (i < n && !quantize_pack_partial<8, Mode, Clamp, Q>(x + i, n - i, l, o, packed + i / 2))
-    exact(i, n - i);
+  if (i < n) {
+    const bool done =
+        n - i <= N ? quantize_pack_partial<1, Mode, Clamp, Q>(x + i, n - i, l, o, packed + i / 2)
+                   : quantize_pack_partial<8, Mode, Clamp, Q>(x + i, n - i, l, o, packed + i / 2);
+    if (!done) exact(i, n - i);
+  }
 }
 #endif
 
@@ -612,7 +612,7 @@ void quantize_pack_tensor(const float* x, std::size_t n, const affine_params& p,
                           std::uint8_t* packed) noexcept {
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
-  if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
+  if constexpr (!std::is_void_v<K>) {
     if (bits == 4 && nibble_offset_fits<Q>(p)) {
       const bool clamp = p.qmin + nibble_bias<Q> > 0;
       kernels::with_mode(&p, 1, [&](auto mode) {
@@ -703,9 +703,61 @@ void for_each_piece(const block_layout& l, const affine_params* params, std::siz
   }
 }
 
+// Calls run(start, length, params) for each run of elements with one encoding when the layout is
+// made of such runs (per channel; per block along the innermost axis), each starting on a whole
+// packed byte and at least min_length long; false, calling nothing, otherwise.
+template <class Run>
+bool for_each_encoding_run(const channel_layout& l, const affine_params* params, int bits,
+                           std::size_t min_length, Run run) {
+  if (l.inner < min_length || l.inner % ref::values_per_byte(bits) != 0) return false;
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < l.outer; ++o)
+    for (std::size_t c = 0; c < l.channels; ++c, k += l.inner)
+      run(k, l.inner, params[c]);
+  return true;
+}
+
+template <class Run>
+bool for_each_encoding_run(const block_layout& l, const affine_params* params, int bits,
+                           std::size_t min_length, Run run) {
+  const std::size_t per_byte = ref::values_per_byte(bits);
+  if (l.inner != 1 || l.block_size < min_length || l.block_size % per_byte != 0 ||
+      l.channels % per_byte != 0)
+    return false;
+  const std::size_t blocks = l.blocks();
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < l.outer; ++o) {
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t length = std::min(l.block_size, l.channels - b * l.block_size);
+      run(k, length, params[o * blocks + b]);
+      k += length;
+    }
+  }
+  return true;
+}
+
+// Runs of at least one 8-register block with one encoding go through quantize_pack_tensor one by
+// one (its register kernels); shorter runs are quantized together in chunks of 8-bit codes, which
+// measured as fast for runs of 4 and 8 registers.
+template <class Arch>
+constexpr std::size_t min_register_run() noexcept {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) return 8 * simd::fbatch<K>::size;
+#endif
+  return 0;
+}
+
 template <class Arch, class Q, class Layout>
 void quantize_pack_layout(const float* x, const Layout& layout, const affine_params* params,
                           int bits, std::uint8_t* packed) noexcept {
+  if (bits == 4 && min_register_run<Arch>() > 0 &&
+      for_each_encoding_run(layout, params, bits, min_register_run<Arch>(),
+                            [&](std::size_t k, std::size_t length, const affine_params& p) {
+                              quantize_pack_tensor<Arch, Q>(
+                                  x + k, length, p, bits, packed + k / ref::values_per_byte(bits));
+                            }))
+    return;
   quantize_pack_stream<Arch, Q>(
       layout.size(), bits, packed, [&](std::size_t start, std::size_t count, Q* codes) {
         for_each_piece(
@@ -743,12 +795,8 @@ void quantize_pack_rows(const float* x, std::size_t rows, std::size_t cols,
                         std::uint8_t* packed) noexcept {
   const std::size_t row_bytes = ref::packed_bytes(cols, bits);
   for (std::size_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    const affine_params& p = params[per_row ? r : 0];
-    quantize_pack_stream<Arch, Q>(cols, bits, packed + r * row_bytes,
-                                  [&](std::size_t start, std::size_t count, Q* codes) {
-                                    quantize_tensor<Arch>(xr + start, count, p, codes);
-                                  });
+    quantize_pack_tensor<Arch, Q>(x + r * cols, cols, params[per_row ? r : 0], bits,
+                                  packed + r * row_bytes);
   }
 }
 

@@ -220,6 +220,11 @@ void unpack_dequantize_layout_checked(const char* function, span<const std::uint
                                                   x.data());
 }
 
+// Enables the layout overloads for the two layout types only.
+template <class Layout>
+using if_layout = std::enable_if_t<std::is_same_v<Layout, channel_layout> ||
+                                   std::is_same_v<Layout, block_layout>>;
+
 inline std::size_t expected_row_encodings(span<const encoding> encodings, std::size_t rows) {
   return encodings.size() == 1 ? 1 : rows;
 }
@@ -280,7 +285,8 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
 //   quantize_pack_NAME(x, encoding | layout + encodings, packed, options)   flat
 //   quantize_pack_NAME_rows(x, rows, cols, encoding | encodings, packed, options)
 //   unpack_dequantize_NAME(...), unpack_dequantize_NAME_rows(...)       the inverses
-// Plain overloads rather than a deduced template, so that containers convert to span.
+// Plain overloads rather than deduced templates, so that containers convert to span; only the
+// layout (channel_layout or block_layout) is deduced.
 #define QUANTA_PACKED_TYPE_FUNCTIONS(NAME, T, BITS)                                               \
   template <class Arch = default_arch>                                                            \
   void pack_##NAME(span<const T> v, span<std::uint8_t> packed) {                                  \
@@ -308,15 +314,8 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
     detail::quantize_pack_checked<Arch, detail::packed_type<T, BITS>>("quantize_pack_" #NAME, x,  \
                                                                       e, packed, options);        \
   }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME(span<const float> x, const channel_layout& layout,                    \
-                            span<const encoding> encodings, span<std::uint8_t> packed,            \
-                            const quantize_options& options = {}) {                               \
-    detail::quantize_pack_layout_checked<Arch, detail::packed_type<T, BITS>>(                     \
-        "quantize_pack_" #NAME, x, layout, encodings, packed, options);                           \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME(span<const float> x, const block_layout& layout,                      \
+  template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>           \
+  void quantize_pack_##NAME(span<const float> x, const Layout& layout,                            \
                             span<const encoding> encodings, span<std::uint8_t> packed,            \
                             const quantize_options& options = {}) {                               \
     detail::quantize_pack_layout_checked<Arch, detail::packed_type<T, BITS>>(                     \
@@ -343,14 +342,8 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
     detail::unpack_dequantize_checked<Arch, detail::packed_type<T, BITS>>(                        \
         "unpack_dequantize_" #NAME, packed, e, x);                                                \
   }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const channel_layout& layout,    \
-                                span<const encoding> encodings, span<float> x) {                  \
-    detail::unpack_dequantize_layout_checked<Arch, detail::packed_type<T, BITS>>(                 \
-        "unpack_dequantize_" #NAME, packed, layout, encodings, x);                                \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const block_layout& layout,      \
+  template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>           \
+  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const Layout& layout,            \
                                 span<const encoding> encodings, span<float> x) {                  \
     detail::unpack_dequantize_layout_checked<Arch, detail::packed_type<T, BITS>>(                 \
         "unpack_dequantize_" #NAME, packed, layout, encodings, x);                                \

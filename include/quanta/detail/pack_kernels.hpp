@@ -20,111 +20,93 @@ QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail {
 
 #if QUANTA_SIMD_KERNELS
-// The byte shuffles xsimd 8.1 lacks, per kernel instruction set K (simd::kernel_arch_t): the
-// packs without their lane permute (on AVX2 and AVX-512 they work within 128-bit lanes, so the
-// quadwords of a and b alternate), the permute that puts such quadwords in order, and its inverse.
-// The rest of the kernels is xsimd.
+// The byte shuffles xsimd 8.1 lacks, for a kernel instruction set K (simd::kernel_arch_t): the
+// permute that puts in order the quadwords of a and b after a pack (simd::pack_bytes_in_lanes,
+// which on AVX2 and AVX-512 leaves them alternating), its inverse, and the steps of the 4-bit
+// kernels. The rest of the kernels is xsimd.
 template <class K>
-struct byte_lanes;
-
-template <class K>
-struct sse_byte_lanes {
+struct byte_lanes {
+  using arch = K;
   using bytes = xsimd::batch<std::uint8_t, K>;
   using words = xsimd::batch<std::uint16_t, K>;
-  using codes = xsimd::batch<std::int8_t, K>;
-  // a's 16-bit lanes, then b's, narrowed to bytes with unsigned (packus) or signed (packs)
-  // saturation.
-  static bytes packus(const words& a, const words& b) noexcept { return _mm_packus_epi16(a, b); }
-  static codes packs(const simd::wbatch<K>& a, const simd::wbatch<K>& b) noexcept {
-    return _mm_packs_epi16(a, b);
+  static constexpr std::size_t width = sizeof(typename bytes::register_type);
+
+  // Quadwords {a0, b0, a1, b1, ...} to {a0, a1, ..., b0, b1, ...}. The zero-masking permute with a
+  // full mask is the plain permute; GCC 12's header for the plain one trips -Wuninitialized.
+  static bytes gather(const bytes& p) noexcept {
+    if constexpr (width == 16) return p;
+#if XSIMD_WITH_AVX2
+    else if constexpr (width == 32)
+      return _mm256_permute4x64_epi64(p, 0xD8);
+#endif
+#if XSIMD_WITH_AVX512BW
+    else
+      return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), p);
+#endif
   }
-  static bytes gather(const bytes& p) noexcept { return p; }
-  static bytes spread(const bytes& p) noexcept { return p; }
+
+  // The inverse of gather.
+  static bytes spread(const bytes& p) noexcept {
+    if constexpr (width == 64) {
+      return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), p);
+    } else {
+      return gather(p);  // its own inverse
+    }
+  }
+
   // Each 16-bit lane holding bytes lo, hi (both < 16) to lo + 16 * hi.
   static words join_nibbles(const bytes& b) noexcept {
     if constexpr (std::is_same_v<K, xsimd::sse2>) {
       const auto w = xsimd::bitwise_cast<words>(b);  // no pmaddubsw before SSSE3
       return (w | (w >> 4)) & std::uint16_t{0xFF};
-    } else {
+    } else if constexpr (width == 16) {
       return _mm_maddubs_epi16(b, _mm_set1_epi16(0x1001));  // byte weights 1, 16
     }
-  }
-  // packus of joined nibbles to packed bytes in element order (see quantize_pack_registers).
-  static bytes order_nibbles(const bytes& p) noexcept { return p; }
-};
-
-template <>
-struct byte_lanes<xsimd::sse2> : sse_byte_lanes<xsimd::sse2> {};
-#if XSIMD_WITH_SSE4_1
-template <>
-struct byte_lanes<xsimd::sse4_1> : sse_byte_lanes<xsimd::sse4_1> {};
-#endif
-
 #if XSIMD_WITH_AVX2
-template <>
-struct byte_lanes<xsimd::avx2> {
-  using bytes = xsimd::batch<std::uint8_t, xsimd::avx2>;
-  using words = xsimd::batch<std::uint16_t, xsimd::avx2>;
-  using codes = xsimd::batch<std::int8_t, xsimd::avx2>;
-  static bytes packus(const words& a, const words& b) noexcept { return _mm256_packus_epi16(a, b); }
-  static codes packs(const simd::wbatch<xsimd::avx2>& a,
-                     const simd::wbatch<xsimd::avx2>& b) noexcept {
-    return _mm256_packs_epi16(a, b);
-  }
-  // Quadwords {a0, b0, a1, b1} to {a0, a1, b0, b1}, and the same permute back.
-  static bytes gather(const bytes& p) noexcept { return _mm256_permute4x64_epi64(p, 0xD8); }
-  static bytes spread(const bytes& p) noexcept { return _mm256_permute4x64_epi64(p, 0xD8); }
-  static words join_nibbles(const bytes& b) noexcept {
-    return _mm256_maddubs_epi16(b, _mm256_set1_epi16(0x1001));
-  }
-  // After gather, each 128-bit lane holds its even 16-bit units, then its odd ones.
-  static bytes order_nibbles(const bytes& p) noexcept {
-    const __m256i interleave =
-        _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8, 9, 2, 3, 10,
-                         11, 4, 5, 12, 13, 6, 7, 14, 15);
-    return _mm256_shuffle_epi8(gather(p), interleave);
-  }
-};
+    else if constexpr (width == 32) {
+      return _mm256_maddubs_epi16(b, _mm256_set1_epi16(0x1001));
+    }
 #endif
-
 #if XSIMD_WITH_AVX512BW
-template <>
-struct byte_lanes<xsimd::avx512bw> {
-  using bytes = xsimd::batch<std::uint8_t, xsimd::avx512bw>;
-  using words = xsimd::batch<std::uint16_t, xsimd::avx512bw>;
-  using codes = xsimd::batch<std::int8_t, xsimd::avx512bw>;
-  static bytes packus(const words& a, const words& b) noexcept { return _mm512_packus_epi16(a, b); }
-  static codes packs(const simd::wbatch<xsimd::avx512bw>& a,
-                     const simd::wbatch<xsimd::avx512bw>& b) noexcept {
-    return _mm512_packs_epi16(a, b);
+    else {
+      return _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));
+    }
+#endif
   }
-  // Quadwords {a0, b0, a1, b1, a2, b2, a3, b3} to {a0, a1, a2, a3, b0, ...}. The zero-masking
-  // permute with a full mask is the plain permute; GCC 12's header for the plain one trips
-  // -Wuninitialized.
-  static bytes gather(const bytes& p) noexcept {
-    return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), p);
-  }
-  static bytes spread(const bytes& p) noexcept {
-    return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), p);
-  }
-  static words join_nibbles(const bytes& b) noexcept {
-    return _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));
-  }
-  // Word 8 l + t holds the 16-bit unit 4 t + l (see quantize_pack_registers).
+
+  // packus of joined nibbles to packed bytes in element order: word t of 128-bit lane l holds the
+  // 16-bit unit L t + l of L lanes (see quantize_pack_registers).
   static bytes order_nibbles(const bytes& p) noexcept {
-    const __m512i order =
-        _mm512_setr_epi32(0x00080000, 0x00180010, 0x00090001, 0x00190011, 0x000A0002, 0x001A0012,
-                          0x000B0003, 0x001B0013, 0x000C0004, 0x001C0014, 0x000D0005, 0x001D0015,
-                          0x000E0006, 0x001E0016, 0x000F0007, 0x001F0017);
-    return _mm512_permutexvar_epi16(order, p);
+    if constexpr (width == 16) return p;
+#if XSIMD_WITH_AVX2
+    else if constexpr (width == 32)  // after gather, each lane holds its even units, then its odd
+      return _mm256_shuffle_epi8(
+          gather(p), _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8,
+                                      9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+#endif
+#if XSIMD_WITH_AVX512BW
+    else
+      return _mm512_permutexvar_epi16(
+          _mm512_setr_epi32(0x00080000, 0x00180010, 0x00090001, 0x00190011, 0x000A0002, 0x001A0012,
+                            0x000B0003, 0x001B0013, 0x000C0004, 0x001C0014, 0x000D0005, 0x001D0015,
+                            0x000E0006, 0x001E0016, 0x000F0007, 0x001F0017),
+          p);
+#endif
   }
 };
-#endif
 
-// 16-bit lanes a, then b, each holding a value < 256, as bytes in order.
+// 16-bit lanes a, then b, each holding a value < 256, as bytes: packus leaves AVX2's and
+// AVX-512's quadwords alternating, narrow puts them in order.
+template <class L>
+typename L::bytes packus(const typename L::words& a, const typename L::words& b) noexcept {
+  using signed_words = simd::wbatch<typename L::arch>;
+  return simd::pack_bytes_in_lanes<std::uint8_t>(xsimd::bitwise_cast<signed_words>(a),
+                                                 xsimd::bitwise_cast<signed_words>(b));
+}
+
 template <class L>
 typename L::bytes narrow(const typename L::words& a, const typename L::words& b) noexcept {
-  return L::gather(L::packus(a, b));
+  return L::gather(packus<L>(a, b));
 }
 
 // Pairs of `Bits`-bit fields (in bytes 2k and 2k+1 of a, then of b) joined into one byte each.
@@ -178,108 +160,104 @@ void with_bits(int bits, F&& f) {
   f(std::integral_constant<int, 2>{});
 }
 
-// v[0..n) into packed_bytes(n, bits) bytes. T is std::int8_t or std::uint8_t.
-template <class Arch, class T>
-void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexcept {
+#if QUANTA_SIMD_KERNELS
+// The group = 8 * size / B codes at c (bytes) joined into one register of B-bit fields at out.
+template <int B, class L>
+void join_register(const std::uint8_t* c, std::uint8_t* out) noexcept {
+  using bytes = typename L::bytes;
+  const auto r = [c](std::size_t k) { return bytes::load_unaligned(c + k * bytes::size); };
+  if constexpr (B == 4) {
+    join_pairs<4, L>(r(0), r(1)).store_unaligned(out);
+  } else {
+    join_pairs<4, L>(join_pairs<2, L>(r(0), r(1)), join_pairs<2, L>(r(2), r(3)))
+        .store_unaligned(out);
+  }
+}
+
+// The inverse: one register of packed bytes at p to group codes at c, sign-extended for signed T.
+template <int B, class L, class T>
+void split_register(const std::uint8_t* p, std::uint8_t* c) noexcept {
+  using bytes = typename L::bytes;
+  const auto put = [c](std::size_t k, const bytes& x) {
+    if constexpr (std::is_signed_v<T>) {
+      sign_extend(x, B).store_unaligned(c + k * bytes::size);
+    } else {
+      x.store_unaligned(c + k * bytes::size);
+    }
+  };
+  bytes first, second;
+  split_pairs<4, L>(bytes::load_unaligned(p), first, second);
+  if constexpr (B == 4) {
+    put(0, first);
+    put(1, second);
+  } else {
+    bytes third, fourth;
+    split_pairs<2, L>(second, third, fourth);
+    split_pairs<2, L>(first, first, second);
+    put(0, first);
+    put(1, second);
+    put(2, third);
+    put(3, fourth);
+  }
+}
+#endif
+
+// n codes of T to packed_bytes(n, bits) packed bytes (Pack) or back, a register of packed bytes at
+// a time; the last codes go through zero-padded buffers (zero fields are what ref::pack writes
+// after the last value, and unpacking ignores them).
+template <bool Pack, class Arch, class T>
+void convert_codes(const std::uint8_t* in, std::size_t n, int bits, std::uint8_t* out) noexcept {
   QUANTA_ASSERT(bits == 2 || bits == 4);
-  std::size_t i = 0;
-  std::size_t o = 0;
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K>) {
     using L = byte_lanes<K>;
-    using bytes = typename L::bytes;
-    constexpr std::size_t w = bytes::size;
-    const std::uint8_t* in = as_bytes(v);
-    with_bits(bits, [&](auto b) {
+    return with_bits(bits, [&](auto b) {
       constexpr int B = decltype(b)::value;
-      constexpr std::size_t group = w * 8 / B;  // codes per register of output
-      // group codes at c to one register of packed bytes at out.
-      const auto join = [](const std::uint8_t* c, std::uint8_t* out) {
-        const auto r = [c](std::size_t k) { return bytes::load_unaligned(c + k * bytes::size); };
-        if constexpr (B == 4) {
-          join_pairs<4, L>(r(0), r(1)).store_unaligned(out);
+      constexpr std::size_t packed_step = L::bytes::size;
+      constexpr std::size_t code_step = packed_step * 8 / B;
+      constexpr std::size_t in_step = Pack ? code_step : packed_step;
+      constexpr std::size_t out_step = Pack ? packed_step : code_step;
+      const auto convert = [](const std::uint8_t* from, std::uint8_t* to) {
+        if constexpr (Pack) {
+          join_register<B, L>(from, to);
         } else {
-          join_pairs<4, L>(join_pairs<2, L>(r(0), r(1)), join_pairs<2, L>(r(2), r(3)))
-              .store_unaligned(out);
+          split_register<B, L, T>(from, to);
         }
       };
-      for (; i + group <= n; i += group, o += w)
-        join(in + i, packed + o);
-      if (i < n) {
-        // The last codes through zero-padded buffers: zero fields are what ref::pack writes after
-        // the last value.
-        std::uint8_t codes[group] = {};
-        std::uint8_t out[w];
-        std::memcpy(codes, in + i, n - i);
-        join(codes, out);
-        std::memcpy(packed + o, out, ref::packed_bytes(n - i, bits));
-        o += ref::packed_bytes(n - i, bits);
-        i = n;
-      }
+      const std::size_t whole = n / code_step;
+      for (std::size_t r = 0; r < whole; ++r)
+        convert(in + r * in_step, out + r * out_step);
+      const std::size_t codes = n % code_step;
+      if (codes == 0) return;
+      const std::size_t packed = ref::packed_bytes(codes, bits);
+      std::uint8_t from[in_step] = {};
+      std::uint8_t to[out_step];
+      std::memcpy(from, in + whole * in_step, Pack ? codes : packed);
+      convert(from, to);
+      std::memcpy(out + whole * out_step, to, Pack ? packed : codes);
     });
   }
 #endif
-  ref::pack(span<const T>(v + i, n - i), bits,
-            span<std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)));
+  if constexpr (Pack) {
+    ref::pack(span<const T>(reinterpret_cast<const T*>(in), n), bits,
+              span<std::uint8_t>(out, ref::packed_bytes(n, bits)));
+  } else {
+    ref::unpack(span<const std::uint8_t>(in, ref::packed_bytes(n, bits)), bits,
+                span<T>(reinterpret_cast<T*>(out), n));
+  }
+}
+
+// v[0..n) into packed_bytes(n, bits) bytes. T is std::int8_t or std::uint8_t.
+template <class Arch, class T>
+void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexcept {
+  convert_codes<true, Arch, T>(as_bytes(v), n, bits, packed);
 }
 
 // packed_bytes(n, bits) bytes into v[0..n); signed T sign-extends.
 template <class Arch, class T>
 void unpack_codes(const std::uint8_t* packed, std::size_t n, int bits, T* v) noexcept {
-  QUANTA_ASSERT(bits == 2 || bits == 4);
-  std::size_t i = 0;
-  std::size_t o = 0;
-#if QUANTA_SIMD_KERNELS
-  using K = simd::kernel_arch_t<Arch>;
-  if constexpr (!std::is_void_v<K>) {
-    using L = byte_lanes<K>;
-    using bytes = typename L::bytes;
-    constexpr std::size_t w = bytes::size;
-    std::uint8_t* out = as_bytes(v);
-    with_bits(bits, [&](auto b) {
-      constexpr int B = decltype(b)::value;
-      constexpr std::size_t group = w * 8 / B;
-      // One register of packed bytes at p to group codes at c.
-      const auto split = [](const std::uint8_t* p, std::uint8_t* c) {
-        const auto put = [c](std::size_t k, const bytes& x) {
-          if constexpr (std::is_signed_v<T>) {
-            sign_extend(x, B).store_unaligned(c + k * bytes::size);
-          } else {
-            x.store_unaligned(c + k * bytes::size);
-          }
-        };
-        bytes first, second;
-        split_pairs<4, L>(bytes::load_unaligned(p), first, second);
-        if constexpr (B == 4) {
-          put(0, first);
-          put(1, second);
-        } else {
-          bytes third, fourth;
-          split_pairs<2, L>(second, third, fourth);
-          split_pairs<2, L>(first, first, second);
-          put(0, first);
-          put(1, second);
-          put(2, third);
-          put(3, fourth);
-        }
-      };
-      for (; i + group <= n; i += group, o += w)
-        split(packed + o, out + i);
-      if (i < n) {
-        std::uint8_t in[w] = {};
-        std::uint8_t codes[group];
-        std::memcpy(in, packed + o, ref::packed_bytes(n - i, bits));
-        split(in, codes);
-        std::memcpy(out + i, codes, n - i);
-        o += ref::packed_bytes(n - i, bits);
-        i = n;
-      }
-    });
-  }
-#endif
-  ref::unpack(span<const std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)), bits,
-              span<T>(v + i, n - i));
+  convert_codes<false, Arch, T>(packed, n, bits, as_bytes(v));
 }
 
 // Whether every v[i] lies in the range of a `bits`-bit T: all bits above the field are zero once
@@ -367,13 +345,8 @@ template <class K>
 using code_batch = xsimd::batch<std::int8_t, K>;
 
 template <class K>
-constexpr bool nibble_byte_permute() noexcept {
-#if QUANTA_SIMD_BYTE_PERMUTE
-  return std::is_same_v<K, xsimd::avx512bw>;
-#else
-  return false;
-#endif
-}
+constexpr bool nibble_byte_permute =
+    QUANTA_SIMD_BYTE_PERMUTE != 0 && std::is_same_v<K, xsimd::avx512bw>;
 
 // The offset and the clamp of one encoding for the nibble kernels: codes biased into 0..15 and
 // shifted down by 128 by the saturating offset; with the byte permute the bounds apply to those
@@ -384,6 +357,7 @@ struct nibble_range {
   packed_batch<K> lo, hi;
 };
 
+// Whether the offset, added as the int8 post_offset + bias - 128, fits a byte.
 template <class Q>
 bool nibble_offset_fits(const affine_params& p) noexcept {
   const std::int64_t offset = std::int64_t{p.post_offset} + nibble_bias<Q>;
@@ -392,7 +366,7 @@ bool nibble_offset_fits(const affine_params& p) noexcept {
 
 template <class Q, class K>
 nibble_range<K> nibble_range_of(const affine_params& p) noexcept {
-  const int down = nibble_byte_permute<K>() ? 128 : 0;
+  const int down = nibble_byte_permute<K> ? 128 : 0;
   const auto byte = [](int v) { return static_cast<std::uint8_t>(v & 0xFF); };
   return {code_batch<K>(static_cast<std::int8_t>(p.post_offset + nibble_bias<Q> - 128)),
           packed_batch<K>(byte(p.qmin + nibble_bias<Q> - down)),
@@ -429,7 +403,7 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
                                     Store store) noexcept {
   using L = byte_lanes<K>;
   using words = typename L::words;
-  constexpr bool byte_permute = nibble_byte_permute<K>();
+  constexpr bool byte_permute = nibble_byte_permute<K>;
   constexpr std::size_t W = (R + 1) / 2;  // registers of 16-bit codes
   constexpr std::size_t B = (W + 1) / 2;  // registers of 8-bit codes, then of joined pairs
   const auto code = [&](std::size_t k) {
@@ -444,7 +418,7 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
   code_batch<K> c[B];
   simd::unroll<B>([&](auto k) {
     constexpr std::size_t j = decltype(k)::value;
-    c[j] = L::packs(w[2 * j], w[std::min(2 * j + 1, W - 1)]);
+    c[j] = simd::pack_bytes_in_lanes<std::int8_t>(w[2 * j], w[std::min(2 * j + 1, W - 1)]);
   });
   if (simd::any_floor(c)) return false;
   words pairs[B];
@@ -472,7 +446,7 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
       return store(j, packed_batch<K>(select_nibbles(first, second)) ^ flip);
     }
 #endif
-    packed_batch<K> v = L::order_nibbles(L::packus(first, second));
+    packed_batch<K> v = L::order_nibbles(packus<L>(first, second));
     if constexpr (std::is_signed_v<Q>) v = v ^ std::uint8_t{0x88};
     store(j, v);
   });
@@ -506,7 +480,7 @@ void store_first_bytes(std::uint8_t* dst, const packed_batch<K>& v, std::size_t 
   std::memcpy(dst, buffer, count);
 }
 
-// count < R * N elements of x (R at most 8) to packed; zero floats after the last value.
+// count <= R * N elements of x (R at most 8) to packed; zero floats after the last value.
 template <std::size_t R, class Mode, bool Clamp, class Q, class K>
 bool quantize_pack_partial(const float* x, std::size_t count, const kernels::lanes<K>& l,
                            const nibble_range<K>& o, std::uint8_t* packed) noexcept {

@@ -426,10 +426,11 @@ inline wbatch<K> pack_words(ibatch<K> a, ibatch<K> b) noexcept {
 #endif
 }
 
-// pack_words(a, b) and pack_words(c, d) to the bytes of a, b, c, d in element order, saturating to
-// Q's range: one more pack, then one permute that undoes the interleaving of 128-bit lanes.
+// 16-bit lanes of ab, then of cd, narrowed to bytes saturated to Q's range, without the permute:
+// on AVX2 and AVX-512 the pack works within 128-bit lanes, so each lane holds its part of ab, then
+// its part of cd.
 template <class Q, class K>
-inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
+inline xsimd::batch<Q, K> pack_bytes_in_lanes(wbatch<K> ab, wbatch<K> cd) noexcept {
   static_assert(sizeof(Q) == 1);
   if constexpr (sizeof(ab.data) == 16) {
     return std::is_signed_v<Q> ? _mm_packs_epi16(ab.data, cd.data)
@@ -437,18 +438,32 @@ inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
   }
 #if XSIMD_WITH_AVX2
   else if constexpr (sizeof(ab.data) == 32) {
-    const __m256i b = std::is_signed_v<Q> ? _mm256_packs_epi16(ab.data, cd.data)
-                                          : _mm256_packus_epi16(ab.data, cd.data);
-    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return std::is_signed_v<Q> ? _mm256_packs_epi16(ab.data, cd.data)
+                               : _mm256_packus_epi16(ab.data, cd.data);
   }
 #endif
 #if XSIMD_WITH_AVX512BW
   else {
-    const __m512i b = std::is_signed_v<Q> ? _mm512_packs_epi16(ab.data, cd.data)
-                                          : _mm512_packus_epi16(ab.data, cd.data);
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_epi32(order, b);
+    return std::is_signed_v<Q> ? _mm512_packs_epi16(ab.data, cd.data)
+                               : _mm512_packus_epi16(ab.data, cd.data);
   }
+#endif
+}
+
+// pack_words(a, b) and pack_words(c, d) to the bytes of a, b, c, d in element order, saturating to
+// Q's range: one more pack, then one permute that undoes the interleaving of 128-bit lanes.
+template <class Q, class K>
+inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
+  const xsimd::batch<Q, K> b = pack_bytes_in_lanes<Q, K>(ab, cd);
+  if constexpr (sizeof(ab.data) == 16) return b;
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(ab.data) == 32)
+    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
 #endif
 }
 

@@ -22,8 +22,8 @@
 // filled last byte has zeros in its unused bits, and unpacking ignores them.
 //   flat:     the tensor as one sequence (ONNX int4/uint4, opset 25 int2/uint2)
 //   per row:  each row starts on a new byte (SNPE / QNN per-channel weights: 27 values -> 14 bytes)
-//   fused:    quantize + pack and unpack + dequantize, through an L1-sized buffer, never the whole
-//             unpacked tensor
+//   fused:    quantize + pack and unpack + dequantize, in registers (4-bit quantize) or through an
+//             L1-sized buffer, never the whole unpacked tensor
 //   FBGEMM:   the row-wise fused N-bit format of embedding tables (codes, binary16 scale and bias)
 // docs/packing.md states the rules exactly.
 namespace quanta {

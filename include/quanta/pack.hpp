@@ -22,8 +22,8 @@
 // filled last byte has zeros in its unused bits, and unpacking ignores them.
 //   flat:     the tensor as one sequence (ONNX int4/uint4, opset 25 int2/uint2)
 //   per row:  each row starts on a new byte (SNPE / QNN per-channel weights: 27 values -> 14 bytes)
-//   fused:    quantize + pack and unpack + dequantize, through an L1-sized buffer, never the whole
-//             unpacked tensor
+//   fused:    quantize + pack and unpack + dequantize, in registers (4-bit quantize) or through an
+//             L1-sized buffer, never the whole unpacked tensor
 //   FBGEMM:   the row-wise fused N-bit format of embedding tables (codes, binary16 scale and bias)
 // docs/packing.md states the rules exactly.
 namespace quanta {
@@ -219,6 +219,11 @@ void unpack_dequantize_layout_checked(const char* function, span<const std::uint
                                                   x.data());
 }
 
+// Enables the layout overloads for the two layout types only.
+template <class Layout>
+using if_layout = std::enable_if_t<std::is_same_v<Layout, channel_layout> ||
+                                   std::is_same_v<Layout, block_layout>>;
+
 inline std::size_t expected_row_encodings(span<const encoding> encodings, std::size_t rows) {
   return encodings.size() == 1 ? 1 : rows;
 }
@@ -279,7 +284,8 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
 //   quantize_pack_NAME(x, encoding | layout + encodings, packed, options)   flat
 //   quantize_pack_NAME_rows(x, rows, cols, encoding | encodings, packed, options)
 //   unpack_dequantize_NAME(...), unpack_dequantize_NAME_rows(...)       the inverses
-// Plain overloads rather than a deduced template, so that containers convert to span.
+// Plain overloads rather than deduced templates, so that containers convert to span; only the
+// layout (channel_layout or block_layout) is deduced.
 #define QUANTA_PACKED_TYPE_FUNCTIONS(NAME, T, BITS)                                               \
   template <class Arch = default_arch>                                                            \
   void pack_##NAME(span<const T> v, span<std::uint8_t> packed) {                                  \
@@ -307,15 +313,8 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
     detail::quantize_pack_checked<Arch, detail::packed_type<T, BITS>>("quantize_pack_" #NAME, x,  \
                                                                       e, packed, options);        \
   }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME(span<const float> x, const channel_layout& layout,                    \
-                            span<const encoding> encodings, span<std::uint8_t> packed,            \
-                            const quantize_options& options = {}) {                               \
-    detail::quantize_pack_layout_checked<Arch, detail::packed_type<T, BITS>>(                     \
-        "quantize_pack_" #NAME, x, layout, encodings, packed, options);                           \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME(span<const float> x, const block_layout& layout,                      \
+  template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>           \
+  void quantize_pack_##NAME(span<const float> x, const Layout& layout,                            \
                             span<const encoding> encodings, span<std::uint8_t> packed,            \
                             const quantize_options& options = {}) {                               \
     detail::quantize_pack_layout_checked<Arch, detail::packed_type<T, BITS>>(                     \
@@ -342,14 +341,8 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
     detail::unpack_dequantize_checked<Arch, detail::packed_type<T, BITS>>(                        \
         "unpack_dequantize_" #NAME, packed, e, x);                                                \
   }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const channel_layout& layout,    \
-                                span<const encoding> encodings, span<float> x) {                  \
-    detail::unpack_dequantize_layout_checked<Arch, detail::packed_type<T, BITS>>(                 \
-        "unpack_dequantize_" #NAME, packed, layout, encodings, x);                                \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const block_layout& layout,      \
+  template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>           \
+  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const Layout& layout,            \
                                 span<const encoding> encodings, span<float> x) {                  \
     detail::unpack_dequantize_layout_checked<Arch, detail::packed_type<T, BITS>>(                 \
         "unpack_dequantize_" #NAME, packed, layout, encodings, x);                                \

@@ -20,77 +20,94 @@ QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail {
 
 #if QUANTA_SIMD_KERNELS
-// The two byte shuffles xsimd 8.1 lacks: narrowing 16-bit lanes to bytes in order, and
-// interleaving bytes across the whole register (its zip_lo / zip_hi stay within 128-bit lanes).
-// K is a kernel instruction set (simd::kernel_arch_t); everything else in the kernels is xsimd.
+// The byte shuffles xsimd 8.1 lacks, for a kernel instruction set K (simd::kernel_arch_t): the
+// permute that puts in order the quadwords of a and b after a pack (simd::pack_bytes_in_lanes,
+// which on AVX2 and AVX-512 leaves them alternating), its inverse, and the steps of the 4-bit
+// kernels. The rest of the kernels is xsimd.
 template <class K>
-struct byte_lanes;
-
-template <class K>
-struct sse_byte_lanes {
+struct byte_lanes {
+  using arch = K;
   using bytes = xsimd::batch<std::uint8_t, K>;
   using words = xsimd::batch<std::uint16_t, K>;
-  // a's 16-bit lanes, then b's, each holding a value < 256, as bytes in order.
-  static bytes narrow(const words& a, const words& b) noexcept { return _mm_packus_epi16(a, b); }
-  // Reorders bytes so that interleave_lo / interleave_hi, which work within 128-bit lanes, give
-  // the whole register's low half and high half.
-  static bytes spread(const bytes& p) noexcept { return p; }
-  static bytes interleave_lo(const bytes& a, const bytes& b) noexcept {
-    return _mm_unpacklo_epi8(a, b);
-  }
-  static bytes interleave_hi(const bytes& a, const bytes& b) noexcept {
-    return _mm_unpackhi_epi8(a, b);
-  }
-};
+  static constexpr std::size_t width = sizeof(typename bytes::register_type);
 
-template <>
-struct byte_lanes<xsimd::sse2> : sse_byte_lanes<xsimd::sse2> {};
-#if XSIMD_WITH_SSE4_1
-template <>
-struct byte_lanes<xsimd::sse4_1> : sse_byte_lanes<xsimd::sse4_1> {};
-#endif
-
+  // Quadwords {a0, b0, a1, b1, ...} to {a0, a1, ..., b0, b1, ...}. The zero-masking permute with a
+  // full mask is the plain permute; GCC 12's header for the plain one trips -Wuninitialized.
+  static bytes gather(const bytes& p) noexcept {
+    if constexpr (width == 16) return p;
 #if XSIMD_WITH_AVX2
-template <>
-struct byte_lanes<xsimd::avx2> {
-  using bytes = xsimd::batch<std::uint8_t, xsimd::avx2>;
-  using words = xsimd::batch<std::uint16_t, xsimd::avx2>;
-  // packus works per 128-bit lane: quadwords {a0, b0, a1, b1} become {a0, a1, b0, b1}.
-  static bytes narrow(const words& a, const words& b) noexcept {
-    return _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8);
-  }
-  static bytes spread(const bytes& p) noexcept { return _mm256_permute4x64_epi64(p, 0xD8); }
-  static bytes interleave_lo(const bytes& a, const bytes& b) noexcept {
-    return _mm256_unpacklo_epi8(a, b);
-  }
-  static bytes interleave_hi(const bytes& a, const bytes& b) noexcept {
-    return _mm256_unpackhi_epi8(a, b);
-  }
-};
+    else if constexpr (width == 32)
+      return _mm256_permute4x64_epi64(p, 0xD8);
 #endif
-
 #if XSIMD_WITH_AVX512BW
-template <>
-struct byte_lanes<xsimd::avx512bw> {
-  using bytes = xsimd::batch<std::uint8_t, xsimd::avx512bw>;
-  using words = xsimd::batch<std::uint16_t, xsimd::avx512bw>;
-  // Quadwords {a0, b0, a1, b1, a2, b2, a3, b3} after packus. The zero-masking permute with a full
-  // mask is the plain permute; GCC 12's header for the plain one trips -Wuninitialized.
-  static bytes narrow(const words& a, const words& b) noexcept {
-    return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7),
-                                          _mm512_packus_epi16(a, b));
+    else
+      return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), p);
+#endif
   }
+
+  // The inverse of gather.
   static bytes spread(const bytes& p) noexcept {
-    return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), p);
+    if constexpr (width == 64) {
+      return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), p);
+    } else {
+      return gather(p);  // its own inverse
+    }
   }
-  static bytes interleave_lo(const bytes& a, const bytes& b) noexcept {
-    return _mm512_unpacklo_epi8(a, b);
+
+  // Each 16-bit lane holding bytes lo, hi (both < 16) to lo + 16 * hi.
+  static words join_nibbles(const bytes& b) noexcept {
+    if constexpr (std::is_same_v<K, xsimd::sse2>) {
+      const auto w = xsimd::bitwise_cast<words>(b);  // no pmaddubsw before SSSE3
+      return (w | (w >> 4)) & std::uint16_t{0xFF};
+    } else if constexpr (width == 16) {
+      return _mm_maddubs_epi16(b, _mm_set1_epi16(0x1001));  // byte weights 1, 16
+    }
+#if XSIMD_WITH_AVX2
+    else if constexpr (width == 32) {
+      return _mm256_maddubs_epi16(b, _mm256_set1_epi16(0x1001));
+    }
+#endif
+#if XSIMD_WITH_AVX512BW
+    else {
+      return _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));
+    }
+#endif
   }
-  static bytes interleave_hi(const bytes& a, const bytes& b) noexcept {
-    return _mm512_unpackhi_epi8(a, b);
+
+  // packus of joined nibbles to packed bytes in element order: word t of 128-bit lane l holds the
+  // 16-bit unit L t + l of L lanes (see quantize_pack_registers).
+  static bytes order_nibbles(const bytes& p) noexcept {
+    if constexpr (width == 16) return p;
+#if XSIMD_WITH_AVX2
+    else if constexpr (width == 32)  // after gather, each lane holds its even units, then its odd
+      return _mm256_shuffle_epi8(
+          gather(p), _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8,
+                                      9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+#endif
+#if XSIMD_WITH_AVX512BW
+    else
+      return _mm512_permutexvar_epi16(
+          _mm512_setr_epi32(0x00080000, 0x00180010, 0x00090001, 0x00190011, 0x000A0002, 0x001A0012,
+                            0x000B0003, 0x001B0013, 0x000C0004, 0x001C0014, 0x000D0005, 0x001D0015,
+                            0x000E0006, 0x001E0016, 0x000F0007, 0x001F0017),
+          p);
+#endif
   }
 };
-#endif
+
+// 16-bit lanes a, then b, each holding a value < 256, as bytes: packus leaves AVX2's and
+// AVX-512's quadwords alternating, narrow puts them in order.
+template <class L>
+typename L::bytes packus(const typename L::words& a, const typename L::words& b) noexcept {
+  using signed_words = simd::wbatch<typename L::arch>;
+  return simd::pack_bytes_in_lanes<std::uint8_t>(xsimd::bitwise_cast<signed_words>(a),
+                                                 xsimd::bitwise_cast<signed_words>(b));
+}
+
+template <class L>
+typename L::bytes narrow(const typename L::words& a, const typename L::words& b) noexcept {
+  return L::gather(packus<L>(a, b));
+}
 
 // Pairs of `Bits`-bit fields (in bytes 2k and 2k+1 of a, then of b) joined into one byte each.
 template <int Bits, class L>
@@ -99,11 +116,11 @@ typename L::bytes join_pairs(const typename L::bytes& a, const typename L::bytes
   constexpr auto low = static_cast<std::uint16_t>((1u << Bits) - 1u);
   constexpr auto high = static_cast<std::uint16_t>(low << Bits);
   const auto join = [](const words& w) { return (w & low) | ((w >> (8 - Bits)) & high); };
-  return L::narrow(join(xsimd::bitwise_cast<words>(a)), join(xsimd::bitwise_cast<words>(b)));
+  return narrow<L>(join(xsimd::bitwise_cast<words>(a)), join(xsimd::bitwise_cast<words>(b)));
 }
 
 // The inverse: each byte of p split into its low and high `Bits`-bit fields, in order, as two
-// batches of bytes.
+// batches of bytes (xsimd's zip_lo / zip_hi interleave within 128-bit lanes, hence spread).
 template <int Bits, class L>
 void split_pairs(const typename L::bytes& p, typename L::bytes& first,
                  typename L::bytes& second) noexcept {
@@ -113,8 +130,8 @@ void split_pairs(const typename L::bytes& p, typename L::bytes& first,
   const words w = xsimd::bitwise_cast<words>(L::spread(p));
   const auto lo = xsimd::bitwise_cast<bytes>(w & mask);
   const auto hi = xsimd::bitwise_cast<bytes>((w >> Bits) & mask);
-  first = L::interleave_lo(lo, hi);
-  second = L::interleave_hi(lo, hi);
+  first = xsimd::zip_lo(lo, hi);
+  second = xsimd::zip_hi(lo, hi);
 }
 
 // Sign extension from `bits` bits, in 8-bit arithmetic: (x ^ sign) - sign.
@@ -143,108 +160,104 @@ void with_bits(int bits, F&& f) {
   f(std::integral_constant<int, 2>{});
 }
 
-// v[0..n) into packed_bytes(n, bits) bytes. T is std::int8_t or std::uint8_t.
-template <class Arch, class T>
-void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexcept {
+#if QUANTA_SIMD_KERNELS
+// The group = 8 * size / B codes at c (bytes) joined into one register of B-bit fields at out.
+template <int B, class L>
+void join_register(const std::uint8_t* c, std::uint8_t* out) noexcept {
+  using bytes = typename L::bytes;
+  const auto r = [c](std::size_t k) { return bytes::load_unaligned(c + k * bytes::size); };
+  if constexpr (B == 4) {
+    join_pairs<4, L>(r(0), r(1)).store_unaligned(out);
+  } else {
+    join_pairs<4, L>(join_pairs<2, L>(r(0), r(1)), join_pairs<2, L>(r(2), r(3)))
+        .store_unaligned(out);
+  }
+}
+
+// The inverse: one register of packed bytes at p to group codes at c, sign-extended for signed T.
+template <int B, class L, class T>
+void split_register(const std::uint8_t* p, std::uint8_t* c) noexcept {
+  using bytes = typename L::bytes;
+  const auto put = [c](std::size_t k, const bytes& x) {
+    if constexpr (std::is_signed_v<T>) {
+      sign_extend(x, B).store_unaligned(c + k * bytes::size);
+    } else {
+      x.store_unaligned(c + k * bytes::size);
+    }
+  };
+  bytes first, second;
+  split_pairs<4, L>(bytes::load_unaligned(p), first, second);
+  if constexpr (B == 4) {
+    put(0, first);
+    put(1, second);
+  } else {
+    bytes third, fourth;
+    split_pairs<2, L>(second, third, fourth);
+    split_pairs<2, L>(first, first, second);
+    put(0, first);
+    put(1, second);
+    put(2, third);
+    put(3, fourth);
+  }
+}
+#endif
+
+// n codes of T to packed_bytes(n, bits) packed bytes (Pack) or back, a register of packed bytes at
+// a time; the last codes go through zero-padded buffers (zero fields are what ref::pack writes
+// after the last value, and unpacking ignores them).
+template <bool Pack, class Arch, class T>
+void convert_codes(const std::uint8_t* in, std::size_t n, int bits, std::uint8_t* out) noexcept {
   QUANTA_ASSERT(bits == 2 || bits == 4);
-  std::size_t i = 0;
-  std::size_t o = 0;
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K>) {
     using L = byte_lanes<K>;
-    using bytes = typename L::bytes;
-    constexpr std::size_t w = bytes::size;
-    const std::uint8_t* in = as_bytes(v);
-    with_bits(bits, [&](auto b) {
+    return with_bits(bits, [&](auto b) {
       constexpr int B = decltype(b)::value;
-      constexpr std::size_t group = w * 8 / B;  // codes per register of output
-      // group codes at c to one register of packed bytes at out.
-      const auto join = [](const std::uint8_t* c, std::uint8_t* out) {
-        const auto r = [c](std::size_t k) { return bytes::load_unaligned(c + k * bytes::size); };
-        if constexpr (B == 4) {
-          join_pairs<4, L>(r(0), r(1)).store_unaligned(out);
+      constexpr std::size_t packed_step = L::bytes::size;
+      constexpr std::size_t code_step = packed_step * 8 / B;
+      constexpr std::size_t in_step = Pack ? code_step : packed_step;
+      constexpr std::size_t out_step = Pack ? packed_step : code_step;
+      const auto convert = [](const std::uint8_t* from, std::uint8_t* to) {
+        if constexpr (Pack) {
+          join_register<B, L>(from, to);
         } else {
-          join_pairs<4, L>(join_pairs<2, L>(r(0), r(1)), join_pairs<2, L>(r(2), r(3)))
-              .store_unaligned(out);
+          split_register<B, L, T>(from, to);
         }
       };
-      for (; i + group <= n; i += group, o += w)
-        join(in + i, packed + o);
-      if (i < n) {
-        // The last codes through zero-padded buffers: zero fields are what ref::pack writes after
-        // the last value.
-        std::uint8_t codes[group] = {};
-        std::uint8_t out[w];
-        std::memcpy(codes, in + i, n - i);
-        join(codes, out);
-        std::memcpy(packed + o, out, ref::packed_bytes(n - i, bits));
-        o += ref::packed_bytes(n - i, bits);
-        i = n;
-      }
+      const std::size_t whole = n / code_step;
+      for (std::size_t r = 0; r < whole; ++r)
+        convert(in + r * in_step, out + r * out_step);
+      const std::size_t codes = n % code_step;
+      if (codes == 0) return;
+      const std::size_t packed = ref::packed_bytes(codes, bits);
+      std::uint8_t from[in_step] = {};
+      std::uint8_t to[out_step];
+      std::memcpy(from, in + whole * in_step, Pack ? codes : packed);
+      convert(from, to);
+      std::memcpy(out + whole * out_step, to, Pack ? packed : codes);
     });
   }
 #endif
-  ref::pack(span<const T>(v + i, n - i), bits,
-            span<std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)));
+  if constexpr (Pack) {
+    ref::pack(span<const T>(reinterpret_cast<const T*>(in), n), bits,
+              span<std::uint8_t>(out, ref::packed_bytes(n, bits)));
+  } else {
+    ref::unpack(span<const std::uint8_t>(in, ref::packed_bytes(n, bits)), bits,
+                span<T>(reinterpret_cast<T*>(out), n));
+  }
+}
+
+// v[0..n) into packed_bytes(n, bits) bytes. T is std::int8_t or std::uint8_t.
+template <class Arch, class T>
+void pack_codes(const T* v, std::size_t n, int bits, std::uint8_t* packed) noexcept {
+  convert_codes<true, Arch, T>(as_bytes(v), n, bits, packed);
 }
 
 // packed_bytes(n, bits) bytes into v[0..n); signed T sign-extends.
 template <class Arch, class T>
 void unpack_codes(const std::uint8_t* packed, std::size_t n, int bits, T* v) noexcept {
-  QUANTA_ASSERT(bits == 2 || bits == 4);
-  std::size_t i = 0;
-  std::size_t o = 0;
-#if QUANTA_SIMD_KERNELS
-  using K = simd::kernel_arch_t<Arch>;
-  if constexpr (!std::is_void_v<K>) {
-    using L = byte_lanes<K>;
-    using bytes = typename L::bytes;
-    constexpr std::size_t w = bytes::size;
-    std::uint8_t* out = as_bytes(v);
-    with_bits(bits, [&](auto b) {
-      constexpr int B = decltype(b)::value;
-      constexpr std::size_t group = w * 8 / B;
-      // One register of packed bytes at p to group codes at c.
-      const auto split = [](const std::uint8_t* p, std::uint8_t* c) {
-        const auto put = [c](std::size_t k, const bytes& x) {
-          if constexpr (std::is_signed_v<T>) {
-            sign_extend(x, B).store_unaligned(c + k * bytes::size);
-          } else {
-            x.store_unaligned(c + k * bytes::size);
-          }
-        };
-        bytes first, second;
-        split_pairs<4, L>(bytes::load_unaligned(p), first, second);
-        if constexpr (B == 4) {
-          put(0, first);
-          put(1, second);
-        } else {
-          bytes third, fourth;
-          split_pairs<2, L>(second, third, fourth);
-          split_pairs<2, L>(first, first, second);
-          put(0, first);
-          put(1, second);
-          put(2, third);
-          put(3, fourth);
-        }
-      };
-      for (; i + group <= n; i += group, o += w)
-        split(packed + o, out + i);
-      if (i < n) {
-        std::uint8_t in[w] = {};
-        std::uint8_t codes[group];
-        std::memcpy(in, packed + o, ref::packed_bytes(n - i, bits));
-        split(in, codes);
-        std::memcpy(out + i, codes, n - i);
-        o += ref::packed_bytes(n - i, bits);
-        i = n;
-      }
-    });
-  }
-#endif
-  ref::unpack(span<const std::uint8_t>(packed + o, ref::packed_bytes(n - i, bits)), bits,
-              span<T>(v + i, n - i));
+  convert_codes<false, Arch, T>(packed, n, bits, as_bytes(v));
 }
 
 // Whether every v[i] lies in the range of a `bits`-bit T: all bits above the field are zero once
@@ -305,95 +318,223 @@ void unpack_dequantize_stream(const std::uint8_t* packed, std::size_t n, int bit
   }
 }
 
-// --- Per-tensor 4-bit kernels on AVX-512 --------------------------------------------------------
-// Quantize joins the nibbles in registers right after the 8-bit quantize kernel's narrowing
-// (kernels::quantize_block_bytes' steps), so the codes never reach memory: codes are biased to
-// 0..15 (signed storage: + 8, so the stored nibble is the biased code ^ 8), each pair of bytes
-// becomes lo + 16 * hi with one multiply-add, and two registers of pairs narrow to 64 packed bytes
-// with one word permute for order. Dequantize looks the 16 possible values up in one register.
-#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
-namespace int4_avx512 {
+#if QUANTA_SIMD_KERNELS
+// --- Per-tensor 4-bit quantize + pack: nibbles joined in registers ------------------------------
+// The float side of the 8-bit quantize kernel (kernels::quantize_block_bytes: scale and round, then
+// simd::pack_words), and then, with nothing stored: a signed pack to bytes, simd::any_floor on the
+// bytes (a code of -128 or less is refused: NaN, infinities and values far below the range, which
+// the exact kernel redoes), the offset as a saturating byte addition that puts the biased code
+// c + offset (signed storage: + 8, so that the stored nibble is the biased code ^ 8) at
+// -128 + (c + offset), which clamps it below at 0, the clamp above, each pair of neighbouring bytes
+// joined as lo + 16 * hi (pmaddubsw), and a second narrowing to bytes. Every saturation on the way
+// is monotonic and leaves the range alone, as in simd::store_offset_bytes.
+//
+// Both narrowings keep runs of four neighbouring elements together, so the packed bytes come out
+// in 16-bit units of four elements: with L 128-bit lanes, word t of lane l holds the unit L t + l,
+// and one shuffle per register puts the units in order (byte_lanes::order_nibbles). On AVX-512
+// VBMI one two-register byte permute (vpermt2b) does that and the second narrowing at once; it
+// reads only the low byte of each joined word, so the biased codes need not be brought back from
+// -128 + c to c first: 128 + 16 * 128 only flips the top bit of the high nibble, which one xor
+// with the storage's own flip undoes.
+template <class Q>
+constexpr int nibble_bias = std::is_signed_v<Q> ? 8 : 0;
 
-using K = xsimd::avx512bw;
-constexpr std::size_t block = 16 * simd::fbatch<K>::size;  // elements of one checked block
+template <class K>
+using packed_batch = xsimd::batch<std::uint8_t, K>;
+template <class K>
+using code_batch = xsimd::batch<std::int8_t, K>;
+
+template <class K>
+constexpr bool nibble_byte_permute =
+    QUANTA_SIMD_BYTE_PERMUTE != 0 && std::is_same_v<K, xsimd::avx512bw>;
+
+// The offset and the clamp of one encoding for the nibble kernels: codes biased into 0..15 and
+// shifted down by 128 by the saturating offset; with the byte permute the bounds apply to those
+// signed bytes, otherwise to them ^ 0x80, i.e. to the biased codes as unsigned bytes.
+template <class K>
+struct nibble_range {
+  code_batch<K> offset;
+  packed_batch<K> lo, hi;
+};
+
+// Whether the offset, added as the int8 post_offset + bias - 128, fits a byte.
+template <class Q>
+bool nibble_offset_fits(const affine_params& p) noexcept {
+  const std::int64_t offset = std::int64_t{p.post_offset} + nibble_bias<Q>;
+  return offset >= 0 && offset <= 255;
+}
+
+template <class Q, class K>
+nibble_range<K> nibble_range_of(const affine_params& p) noexcept {
+  const int down = nibble_byte_permute<K> ? 128 : 0;
+  const auto byte = [](int v) { return static_cast<std::uint8_t>(v & 0xFF); };
+  return {code_batch<K>(static_cast<std::int8_t>(p.post_offset + nibble_bias<Q> - 128)),
+          packed_batch<K>(byte(p.qmin + nibble_bias<Q> - down)),
+          packed_batch<K>(byte(p.qmax + nibble_bias<Q> - down))};
+}
+
+#if QUANTA_SIMD_BYTE_PERMUTE
+// The low bytes of the words of packus(a, b) (byte_lanes<avx512bw>::order_nibbles' source) in
+// element order: byte d is unit g = d / 2, which sits in word 8 (g % 4) + g / 4 of that packus.
+inline __m512i select_nibbles(const __m512i& a, const __m512i& b) noexcept {
+  alignas(64) static constexpr std::uint8_t index[64] = {
+      0,  2,  16, 18, 32,  34,  48,  50,  4,  6,  20, 22, 36,  38,  52,  54,
+      8,  10, 24, 26, 40,  42,  56,  58,  12, 14, 28, 30, 44,  46,  60,  62,
+      64, 66, 80, 82, 96,  98,  112, 114, 68, 70, 84, 86, 100, 102, 116, 118,
+      72, 74, 88, 90, 104, 106, 120, 122, 76, 78, 92, 94, 108, 110, 124, 126};
+  return _mm512_permutex2var_epi8(a, _mm512_load_si512(index), b);
+}
+#endif
 
 // kernels::misaligned_head when it is even (a whole number of packed bytes), else 0.
-inline std::size_t even_head(const float* x, std::size_t n) noexcept {
+template <class K>
+std::size_t even_head(const float* x, std::size_t n) noexcept {
   const std::size_t head = kernels::misaligned_head<K>(x, n);
   return head % 2 == 0 ? head : 0;
 }
 
-template <class Q>
-constexpr int nibble_bias = std::is_signed_v<Q> ? 8 : 0;
-
-// 256 elements of x to 128 packed bytes; false, with nothing stored, when any_floor refuses them.
-template <class Mode, bool Clamp, class Q>
-bool quantize_pack_block(const float* x, const kernels::lanes<K>& l,
-                         const simd::byte_offset<std::uint8_t, K>& o,
-                         std::uint8_t* packed) noexcept {
-  constexpr std::size_t N = simd::fbatch<K>::size;
+// R registers of floats (R = 1, 2, 4, 8 or 16; register k is load(k)) to R * N / 2 packed bytes,
+// one register of them for every 8 of floats, passed to store(j, bytes) (fewer than 8 registers
+// repeat their last one in the packs, and only the first R * N / 2 bytes are meaningful); false,
+// with nothing stored, when any_floor refuses them. Declared inline: GCC otherwise keeps it out of
+// line, which costs a tenth of the time in L1.
+template <std::size_t R, class Mode, bool Clamp, class Q, class K, class Load, class Store>
+inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const nibble_range<K>& o,
+                                    Store store) noexcept {
+  using L = byte_lanes<K>;
+  using words = typename L::words;
+  constexpr bool byte_permute = nibble_byte_permute<K>;
+  constexpr std::size_t W = (R + 1) / 2;  // registers of 16-bit codes
+  constexpr std::size_t B = (W + 1) / 2;  // registers of 8-bit codes, then of joined pairs
   const auto code = [&](std::size_t k) {
-    return kernels::round_lanes<Mode, K>(
-        kernels::scale_lanes<Mode>(simd::fbatch<K>::load_unaligned(x + k * N), l));
+    return kernels::round_lanes<Mode, K>(kernels::scale_lanes<Mode>(load(k), l));
   };
-  simd::wbatch<K> w[8];
-  simd::unroll<8>([&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1)); });
-  if (simd::any_floor(w)) return false;
-  // Bytes in the packs' order: within each 128-bit lane, groups of four consecutive elements, so
-  // that neighbouring bytes are neighbouring elements.
-  __m512i pairs[4];
-  simd::unroll<4>([&](auto k) {
-    __m512i b = _mm512_packus_epi16(simd::add_saturate(w[2 * k], o.offset).data,
-                                    simd::add_saturate(w[2 * k + 1], o.offset).data);
-    b = _mm512_min_epu8(b, o.hi.data);
-    if constexpr (Clamp) b = _mm512_max_epu8(b, o.lo.data);
-    pairs[k] = _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));  // byte weights 1, 16
+  simd::wbatch<K> w[W];
+  simd::unroll<W>([&](auto k) {
+    constexpr std::size_t j = decltype(k)::value;
+    const auto first = code(2 * j);
+    w[j] = simd::pack_words(first, 2 * j + 1 < R ? code(2 * j + 1) : first);
   });
-  // Word g of the result (elements 4g..4g+3) sits at word 8 (g % 4) + 4 (g / 16) + g % 16 / 4.
-  const __m512i order =
-      _mm512_setr_epi32(0x00080000, 0x00180010, 0x00090001, 0x00190011, 0x000A0002, 0x001A0012,
-                        0x000B0003, 0x001B0013, 0x000C0004, 0x001C0014, 0x000D0005, 0x001D0015,
-                        0x000E0006, 0x001E0016, 0x000F0007, 0x001F0017);
-  simd::unroll<2>([&](auto j) {
-    __m512i v =
-        _mm512_permutexvar_epi16(order, _mm512_packus_epi16(pairs[2 * j], pairs[2 * j + 1]));
-    if constexpr (std::is_signed_v<Q>) v = _mm512_xor_si512(v, _mm512_set1_epi8(-120));  // 0x88
-    _mm512_storeu_si512(packed + 64 * j, v);
+  code_batch<K> c[B];
+  simd::unroll<B>([&](auto k) {
+    constexpr std::size_t j = decltype(k)::value;
+    c[j] = simd::pack_bytes_in_lanes<std::int8_t>(w[2 * j], w[std::min(2 * j + 1, W - 1)]);
+  });
+  if (simd::any_floor(c)) return false;
+  words pairs[B];
+  simd::unroll<B>([&](auto k) {
+    const code_batch<K> shifted = simd::add_saturate(c[k], o.offset);  // -128 + biased code
+    if constexpr (byte_permute) {
+      code_batch<K> b = simd::min_int(shifted, xsimd::bitwise_cast<code_batch<K>>(o.hi));
+      if constexpr (Clamp) b = simd::max_int(b, xsimd::bitwise_cast<code_batch<K>>(o.lo));
+      pairs[k] = L::join_nibbles(xsimd::bitwise_cast<packed_batch<K>>(b));
+    } else {
+      packed_batch<K> b = xsimd::bitwise_cast<packed_batch<K>>(shifted) ^ std::uint8_t{0x80};
+      b = simd::min_int(b, o.hi);
+      if constexpr (Clamp) b = simd::max_int(b, o.lo);
+      pairs[k] = L::join_nibbles(b);
+    }
+  });
+  simd::unroll<(R + 7) / 8>([&](auto k) {
+    constexpr std::size_t j = decltype(k)::value;
+    const words& first = pairs[2 * j];
+    const words& second = pairs[std::min(2 * j + 1, B - 1)];
+#if QUANTA_SIMD_BYTE_PERMUTE
+    if constexpr (byte_permute) {
+      // Low byte of a pair word: lo + 128 + 16 * hi (mod 256), the high nibble's top bit flipped.
+      const std::uint8_t flip = std::is_signed_v<Q> ? 0x08 : 0x80;
+      return store(j, packed_batch<K>(select_nibbles(first, second)) ^ flip);
+    }
+#endif
+    packed_batch<K> v = L::order_nibbles(packus<L>(first, second));
+    if constexpr (std::is_signed_v<Q>) v = v ^ std::uint8_t{0x88};
+    store(j, v);
   });
   return true;
 }
 
-// All n elements of x into packed. A refused block is quantized by the 8-bit kernel and packed
-// from a buffer.
-template <class Arch, class Mode, bool Clamp, class Q>
+// R registers (a multiple of 8) of x to packed.
+template <std::size_t R, class Mode, bool Clamp, class Q, class K>
+bool quantize_pack_block(const float* x, const kernels::lanes<K>& l, const nibble_range<K>& o,
+                         std::uint8_t* packed) noexcept {
+  static_assert(R % 8 == 0);
+  return quantize_pack_registers<R, Mode, Clamp, Q>(
+      [x](std::size_t k) { return simd::fbatch<K>::load_unaligned(x + k * simd::fbatch<K>::size); },
+      l, o,
+      [packed](std::size_t j, const packed_batch<K>& v) {
+        v.store_unaligned(packed + j * packed_batch<K>::size);
+      });
+}
+
+// The first count bytes of v to dst.
+template <class K>
+void store_first_bytes(std::uint8_t* dst, const packed_batch<K>& v, std::size_t count) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (simd::has_masked_memory<K>()) {
+    const __mmask64 m = count >= 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
+    return _mm512_mask_storeu_epi8(dst, m, v);
+  }
+#endif
+  alignas(64) std::uint8_t buffer[packed_batch<K>::size];
+  v.store_aligned(buffer);
+  std::memcpy(dst, buffer, count);
+}
+
+// count <= R * N elements of x (R at most 8) to packed; zero floats after the last value.
+template <std::size_t R, class Mode, bool Clamp, class Q, class K>
+bool quantize_pack_partial(const float* x, std::size_t count, const kernels::lanes<K>& l,
+                           const nibble_range<K>& o, std::uint8_t* packed) noexcept {
+  static_assert(R <= 8);
+  constexpr std::size_t N = simd::fbatch<K>::size;
+  const auto load = [x, count](std::size_t k) {
+    const std::size_t start = k * N;
+    if (start + N <= count) return simd::fbatch<K>::load_unaligned(x + start);
+    if (start < count) return simd::load_partial(x + start, count - start, K{});
+    return simd::fbatch<K>(0.0f);
+  };
+  const auto store = [packed, count](std::size_t, const packed_batch<K>& v) {
+    store_first_bytes<K>(packed, v, ref::packed_bytes(count, 4));
+    if (count % 2 != 0) packed[count / 2] &= 0x0F;  // ref::pack writes zero past the last value
+  };
+  return quantize_pack_registers<R, Mode, Clamp, Q>(load, l, o, store);
+}
+
+// All n elements of x into packed: a partial block up to an even element whose x is aligned to a
+// register, blocks of 16 registers, at most one of 8, and a partial block. A block that any_floor
+// refuses is quantized by the 8-bit kernel and packed from a buffer.
+template <class Arch, class Mode, bool Clamp, class Q, class K>
 void quantize_pack_run(const float* x, std::size_t n, const affine_params& p,
                        std::uint8_t* packed) noexcept {
+  constexpr std::size_t N = simd::fbatch<K>::size;
   const kernels::lanes<K> l = kernels::broadcast<K>(p);
-  affine_params biased = p;
-  biased.post_offset += nibble_bias<Q>;
-  biased.qmin += nibble_bias<Q>;
-  biased.qmax += nibble_bias<Q>;
-  const auto o = kernels::byte_offset_of<std::uint8_t, K>(biased);
-  // Elements [i, i + count) through pack_codes, for a refused block or the last ones.
-  const auto exact = [&](const float* from, std::size_t count, std::uint8_t* to) {
-    Q codes[block];
-    quantize_tensor<Arch>(from, count, p, codes);
-    pack_codes<Arch>(codes, count, 4, to);
+  const nibble_range<K> o = nibble_range_of<Q, K>(p);
+  const auto exact = [&](std::size_t i, std::size_t count) {
+    Q codes[16 * simd::fbatch<K>::size];
+    quantize_tensor<Arch>(x + i, count, p, codes);
+    pack_codes<Arch>(codes, count, 4, packed + i / 2);
   };
-  std::size_t i = 0;
-  for (; i + block <= n; i += block)
-    if (!quantize_pack_block<Mode, Clamp, Q>(x + i, l, o, packed + i / 2))
-      exact(x + i, block, packed + i / 2);
+  std::size_t i = even_head<K>(x, n);
+  if (i > 0 && !quantize_pack_partial<1, Mode, Clamp, Q>(x, i, l, o, packed)) exact(0, i);
+  for (; i + 16 * N <= n; i += 16 * N)
+    if (!quantize_pack_block<16, Mode, Clamp, Q>(x + i, l, o, packed + i / 2)) exact(i, 16 * N);
+  if (i + 8 * N <= n) {
+    if (!quantize_pack_block<8, Mode, Clamp, Q>(x + i, l, o, packed + i / 2)) exact(i, 8 * N);
+    i += 8 * N;
+  }
   if (i < n) {
-    // The last elements as one zero-padded block; past the last value ref::pack writes zero.
-    alignas(64) float padded[block] = {};
-    std::uint8_t out[block / 2];
-    std::copy(x + i, x + n, padded);
-    if (!quantize_pack_block<Mode, Clamp, Q>(padded, l, o, out)) exact(padded, n - i, out);
-    if ((n - i) % 2 != 0) out[(n - i) / 2] &= 0x0F;
-    std::copy(out, out + ref::packed_bytes(n - i, 4), packed + i / 2);
+    const bool done =
+        n - i <= N ? quantize_pack_partial<1, Mode, Clamp, Q>(x + i, n - i, l, o, packed + i / 2)
+                   : quantize_pack_partial<8, Mode, Clamp, Q>(x + i, n - i, l, o, packed + i / 2);
+    if (!done) exact(i, n - i);
   }
 }
+#endif
+
+// --- Per-tensor 4-bit unpack + dequantize on AVX-512 --------------------------------------------
+#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
+namespace int4_avx512 {
+
+using K = xsimd::avx512bw;
 
 // All n elements. Up to an even element whose x is 64-byte aligned, whole registers, and the last
 // codes go through a zero-padded copy of their packed bytes and masked stores.
@@ -426,7 +567,7 @@ void unpack_dequantize_run(const std::uint8_t* packed, std::size_t n, const affi
       _mm512_mask_storeu_ps(x + i + k, simd::tail_mask<K>(m), lookup(eight + k / 2));
     }
   };
-  std::size_t i = even_head(x, n);
+  std::size_t i = even_head<K>(x, n);
   if (i > 0) partial(0, i);
   for (; i + 2 * N <= n; i += 2 * N) {
     _mm512_storeu_ps(x + i, lookup(packed + i / 2));
@@ -438,36 +579,28 @@ void unpack_dequantize_run(const std::uint8_t* packed, std::size_t n, const affi
 }  // namespace int4_avx512
 #endif
 
-// Per-tensor fused quantize + pack: on AVX-512 with 4 bits, the chunked path (8-bit codes in a
-// buffer, then pack_codes) up to an even element whose x is 64-byte aligned, then the register
-// kernel; otherwise the chunked path.
+// Per-tensor fused quantize + pack: 4 bits in registers (quantize_pack_run), 2 bits and encodings
+// whose offset is too large for the 8-bit steps through chunks of 8-bit codes.
 template <class Arch, class Q>
 void quantize_pack_tensor(const float* x, std::size_t n, const affine_params& p, int bits,
                           std::uint8_t* packed) noexcept {
-  const auto chunked = [&](std::size_t count) {
-    quantize_pack_stream<Arch, Q>(count, bits, packed,
-                                  [&](std::size_t start, std::size_t c, Q* codes) {
-                                    quantize_tensor<Arch>(x + start, c, p, codes);
-                                  });
-  };
-#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
-  if constexpr (std::is_same_v<simd::kernel_arch_t<Arch>, xsimd::avx512bw>) {
-    if (bits == 4 && kernels::byte_offset_fits(p)) {
-      const std::size_t head = int4_avx512::even_head(x, n);
-      chunked(head);
-      const bool clamp = p.qmin + int4_avx512::nibble_bias<Q> > 0;
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) {
+    if (bits == 4 && nibble_offset_fits<Q>(p)) {
+      const bool clamp = p.qmin + nibble_bias<Q> > 0;
       kernels::with_mode(&p, 1, [&](auto mode) {
         using M = decltype(mode);
-        const float* xh = x + head;
-        std::uint8_t* ph = packed + head / 2;
-        if (clamp) return int4_avx512::quantize_pack_run<Arch, M, true, Q>(xh, n - head, p, ph);
-        int4_avx512::quantize_pack_run<Arch, M, false, Q>(xh, n - head, p, ph);
+        if (clamp) return quantize_pack_run<Arch, M, true, Q, K>(x, n, p, packed);
+        quantize_pack_run<Arch, M, false, Q, K>(x, n, p, packed);
       });
       return;
     }
   }
 #endif
-  chunked(n);
+  quantize_pack_stream<Arch, Q>(n, bits, packed, [&](std::size_t start, std::size_t c, Q* codes) {
+    quantize_tensor<Arch>(x + start, c, p, codes);
+  });
 }
 
 template <class Arch, class Q>
@@ -544,9 +677,61 @@ void for_each_piece(const block_layout& l, const affine_params* params, std::siz
   }
 }
 
+// Calls run(start, length, params) for each run of elements with one encoding when the layout is
+// made of such runs (per channel; per block along the innermost axis), each starting on a whole
+// packed byte and at least min_length long; false, calling nothing, otherwise.
+template <class Run>
+bool for_each_encoding_run(const channel_layout& l, const affine_params* params, int bits,
+                           std::size_t min_length, Run run) {
+  if (l.inner < min_length || l.inner % ref::values_per_byte(bits) != 0) return false;
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < l.outer; ++o)
+    for (std::size_t c = 0; c < l.channels; ++c, k += l.inner)
+      run(k, l.inner, params[c]);
+  return true;
+}
+
+template <class Run>
+bool for_each_encoding_run(const block_layout& l, const affine_params* params, int bits,
+                           std::size_t min_length, Run run) {
+  const std::size_t per_byte = ref::values_per_byte(bits);
+  if (l.inner != 1 || l.block_size < min_length || l.block_size % per_byte != 0 ||
+      l.channels % per_byte != 0)
+    return false;
+  const std::size_t blocks = l.blocks();
+  std::size_t k = 0;
+  for (std::size_t o = 0; o < l.outer; ++o) {
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t length = std::min(l.block_size, l.channels - b * l.block_size);
+      run(k, length, params[o * blocks + b]);
+      k += length;
+    }
+  }
+  return true;
+}
+
+// Runs of at least one 8-register block with one encoding go through quantize_pack_tensor one by
+// one (its register kernels); shorter runs are quantized together in chunks of 8-bit codes, which
+// measured as fast for runs of 4 and 8 registers.
+template <class Arch>
+constexpr std::size_t min_register_run() noexcept {
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (!std::is_void_v<K>) return 8 * simd::fbatch<K>::size;
+#endif
+  return 0;
+}
+
 template <class Arch, class Q, class Layout>
 void quantize_pack_layout(const float* x, const Layout& layout, const affine_params* params,
                           int bits, std::uint8_t* packed) noexcept {
+  if (bits == 4 && min_register_run<Arch>() > 0 &&
+      for_each_encoding_run(layout, params, bits, min_register_run<Arch>(),
+                            [&](std::size_t k, std::size_t length, const affine_params& p) {
+                              quantize_pack_tensor<Arch, Q>(
+                                  x + k, length, p, bits, packed + k / ref::values_per_byte(bits));
+                            }))
+    return;
   quantize_pack_stream<Arch, Q>(
       layout.size(), bits, packed, [&](std::size_t start, std::size_t count, Q* codes) {
         for_each_piece(
@@ -584,12 +769,8 @@ void quantize_pack_rows(const float* x, std::size_t rows, std::size_t cols,
                         std::uint8_t* packed) noexcept {
   const std::size_t row_bytes = ref::packed_bytes(cols, bits);
   for (std::size_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    const affine_params& p = params[per_row ? r : 0];
-    quantize_pack_stream<Arch, Q>(cols, bits, packed + r * row_bytes,
-                                  [&](std::size_t start, std::size_t count, Q* codes) {
-                                    quantize_tensor<Arch>(xr + start, count, p, codes);
-                                  });
+    quantize_pack_tensor<Arch, Q>(x + r * cols, cols, params[per_row ? r : 0], bits,
+                                  packed + r * row_bytes);
   }
 }
 

@@ -434,10 +434,11 @@ inline wbatch<K> pack_words(ibatch<K> a, ibatch<K> b) noexcept {
 #endif
 }
 
-// pack_words(a, b) and pack_words(c, d) to the bytes of a, b, c, d in element order, saturating to
-// Q's range: one more pack, then one permute that undoes the interleaving of 128-bit lanes.
+// 16-bit lanes of ab, then of cd, narrowed to bytes saturated to Q's range, without the permute:
+// on AVX2 and AVX-512 the pack works within 128-bit lanes, so each lane holds its part of ab, then
+// its part of cd.
 template <class Q, class K>
-inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
+inline xsimd::batch<Q, K> pack_bytes_in_lanes(wbatch<K> ab, wbatch<K> cd) noexcept {
   static_assert(sizeof(Q) == 1);
   if constexpr (sizeof(ab.data) == 16) {
     return std::is_signed_v<Q> ? _mm_packs_epi16(ab.data, cd.data)
@@ -445,18 +446,32 @@ inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
   }
 #if XSIMD_WITH_AVX2
   else if constexpr (sizeof(ab.data) == 32) {
-    const __m256i b = std::is_signed_v<Q> ? _mm256_packs_epi16(ab.data, cd.data)
-                                          : _mm256_packus_epi16(ab.data, cd.data);
-    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return std::is_signed_v<Q> ? _mm256_packs_epi16(ab.data, cd.data)
+                               : _mm256_packus_epi16(ab.data, cd.data);
   }
 #endif
 #if XSIMD_WITH_AVX512BW
   else {
-    const __m512i b = std::is_signed_v<Q> ? _mm512_packs_epi16(ab.data, cd.data)
-                                          : _mm512_packus_epi16(ab.data, cd.data);
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_epi32(order, b);
+    return std::is_signed_v<Q> ? _mm512_packs_epi16(ab.data, cd.data)
+                               : _mm512_packus_epi16(ab.data, cd.data);
   }
+#endif
+}
+
+// pack_words(a, b) and pack_words(c, d) to the bytes of a, b, c, d in element order, saturating to
+// Q's range: one more pack, then one permute that undoes the interleaving of 128-bit lanes.
+template <class Q, class K>
+inline xsimd::batch<Q, K> pack_bytes(wbatch<K> ab, wbatch<K> cd) noexcept {
+  const xsimd::batch<Q, K> b = pack_bytes_in_lanes<Q, K>(ab, cd);
+  if constexpr (sizeof(ab.data) == 16) return b;
+#if XSIMD_WITH_AVX2
+  else if constexpr (sizeof(ab.data) == 32)
+    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+#endif
+#if XSIMD_WITH_AVX512BW
+  else
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
 #endif
 }
 
@@ -476,11 +491,15 @@ inline void unroll(F&& f) noexcept {
 // AVX-512 together with a blend that GCC cannot build without optimization (its intrinsic is a
 // macro there), and min and max on SSE2 as a comparison and a select even where SSE2 has the
 // instruction (int16, uint8).
-template <class K>
-inline wbatch<K> add_saturate(wbatch<K> a, wbatch<K> b) noexcept {
+template <class T, class K>
+inline xsimd::batch<T, K> add_saturate(xsimd::batch<T, K> a, xsimd::batch<T, K> b) noexcept {
+  static_assert(std::is_signed_v<T> && sizeof(T) <= 2);
 #if XSIMD_WITH_AVX512BW
   if constexpr (std::is_same_v<K, xsimd::avx512bw>) {
-    return _mm512_adds_epi16(a, b);
+    if constexpr (sizeof(T) == 1)
+      return _mm512_adds_epi8(a, b);
+    else
+      return _mm512_adds_epi16(a, b);
   } else
 #endif
   {
@@ -530,21 +549,23 @@ inline xsimd::batch<T, K> max_int(xsimd::batch<T, K> a, xsimd::batch<T, K> b) no
   }
 }
 
-template <class K, std::size_t M>
-inline wbatch<K> min_words(const wbatch<K>* w) noexcept {
+template <std::size_t M, class T, class K>
+inline xsimd::batch<T, K> min_lanes(const xsimd::batch<T, K>* w) noexcept {
   if constexpr (M == 1) {
     return w[0];
   } else {
-    return min_int(min_words<K, M / 2>(w), min_words<K, M - M / 2>(w + M / 2));
+    return min_int(min_lanes<M / 2>(w), min_lanes<M - M / 2>(w + M / 2));
   }
 }
 
-// Whether some word of w[0..M) is -32768: after pack_words, a code of -32768 or less, which
-// includes the INT_MIN that the conversion gives for NaN and for values out of int32 range (+inf
-// too). Those are the codes that narrowing before the offset would get wrong (store_offset_bytes).
-template <class K, std::size_t M>
-inline bool any_floor(const wbatch<K> (&w)[M]) noexcept {
-  return xsimd::any(min_words<K, M>(w) == wbatch<K>(std::numeric_limits<std::int16_t>::min()));
+// Whether some lane of w[0..M) is the lowest int16 (int8): after pack_words, a code of -32768 or
+// less, which includes the INT_MIN that the conversion gives for NaN and for values out of int32
+// range (+inf too). Those are the codes that narrowing before the offset would get wrong
+// (store_offset_bytes). After one more signed pack to bytes, every code of -128 or less.
+template <class T, class K, std::size_t M>
+inline bool any_floor(const xsimd::batch<T, K> (&w)[M]) noexcept {
+  static_assert(std::is_signed_v<T>);
+  return xsimd::any(min_lanes<M>(w) == xsimd::batch<T, K>(std::numeric_limits<T>::min()));
 }
 
 // The offset and clamp range of one encoding, spread over the lanes.

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -530,6 +531,117 @@ void check_all_layouts() {
   }
 }
 
+// Outputs of at least stream_output_bytes, which the per-tensor kernels write with non-temporal
+// stores from the first register-aligned element on: an odd length at an odd offset into a buffer
+// whose elements on both sides must stay as they were.
+template <class T>
+class guarded_output {
+ public:
+  explicit guarded_output(std::size_t n) : buffer_(guard + n + guard, sentinel) {}
+  T* data() noexcept { return buffer_.data() + guard; }
+  std::vector<T> values() const { return std::vector<T>(begin() + guard, end() - guard); }
+  bool guards_intact() const {
+    const auto intact = [](T v) { return std::memcmp(&v, &sentinel, sizeof(T)) == 0; };
+    return std::all_of(begin(), begin() + guard, intact) &&
+           std::all_of(end() - guard, end(), intact);
+  }
+
+ private:
+  static constexpr std::size_t guard = 3;
+  static constexpr T sentinel = static_cast<T>(77);
+  typename std::vector<T>::const_iterator begin() const { return buffer_.begin(); }
+  typename std::vector<T>::const_iterator end() const { return buffer_.end(); }
+  std::vector<T> buffer_;
+};
+
+// The smallest odd length whose output of Out streams, plus a few registers and a partial one.
+template <class Out>
+std::size_t streamed_length() {
+  return quanta::detail::stream_output_bytes / sizeof(Out) + 16 * 5 + 7;
+}
+
+// Calls f(Arch{}) for every instruction set of arch_list that this machine runs.
+template <class F>
+void for_each_runnable_arch(F f) {
+  std::apply([&](auto... arch) { (..., (runnable<decltype(arch)>() ? f(arch) : void())); },
+             arch_list{});
+}
+
+// Quantize of one encoding past the streaming size from an odd input offset into a guarded output,
+// then dequantize of those codes, also past the streaming size of its float output, on every
+// instruction set against one reference result.
+template <class Q>
+void check_streamed(const encoding& e, const quantize_options& o, const std::vector<float>& data) {
+  const std::size_t n = streamed_length<Q>();
+  const quanta::detail::affine_params p = quanta::detail::make_affine_params(e, o);
+  const float* x = data.data() + 1;
+  std::vector<Q> q_ref(n);
+  quanta::ref::quantize(quanta::span<const float>(x, n), p, quanta::span<Q>(q_ref));
+  std::vector<float> y_ref(n);
+  quanta::ref::dequantize(quanta::span<const Q>(q_ref), p, quanta::span<float>(y_ref));
+  for_each_runnable_arch([&](auto arch) {
+    using Arch = decltype(arch);
+    INFO("instruction set " << Arch::name());
+    guarded_output<Q> q(n);
+    quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
+    REQUIRE(q.guards_intact());
+    const std::vector<Q> codes = q.values();
+    INFO("first difference at " << first_difference(codes, q_ref));
+    REQUIRE(same_bits(codes, q_ref));
+
+    guarded_output<float> y(n);
+    quanta::detail::dequantize_tensor<Arch>(q.data(), n, p, y.data());
+    REQUIRE(y.guards_intact());
+    REQUIRE(same_bits(y.values(), y_ref));
+  });
+}
+
+// PyTorch's rules (multiply, half to even) or QNN's (divide, zero point before rounding, half away
+// from zero) by turns: the stores do not depend on them, so one call per encoding is enough.
+profile profile_for(std::uint32_t seed) {
+  return seed % 2 == 0 ? profile::pytorch : profile::qnn;
+}
+
+template <class Q>
+void check_streamed_bytes() {
+  const std::size_t n = streamed_length<Q>();
+  constexpr bool is_signed = std::numeric_limits<Q>::is_signed;
+  // A full range (no clamp after the packs) and a narrow one (clamp), with specials in a few
+  // blocks, which the exact kernel stores between streamed blocks.
+  const encoding full{0.1f, is_signed ? 3 : 131, 8, is_signed, false};
+  const encoding narrow{0.25f, is_signed ? -1 : 9, 4, is_signed, true};
+  std::uint32_t seed = 31;
+  for (const encoding& e : {full, narrow}) {
+    const std::vector<float> data = sparse_special_inputs(n + 1, e.scale, ++seed);
+    const profile pr = profile_for(seed);
+    INFO(quanta::detail::storage_name<Q>()
+         << " bitwidth " << e.bitwidth << " profile " << static_cast<int>(pr) << " n " << n);
+    check_streamed<Q>(e, quantize_options::for_profile(pr), data);
+  }
+}
+
+template <class Q>
+void check_streamed_words() {
+  const std::size_t n = streamed_length<Q>();
+  constexpr bool is_signed = std::numeric_limits<Q>::is_signed;
+  constexpr std::int32_t centre = is_signed ? 0 : 32768;
+  // Codes inside int16 (no shift), sticking out below (subtract) and above (reverse), and a
+  // 12-bit range (clamp).
+  std::vector<encoding> encodings;
+  for (std::int32_t d : {0, 100, -100})
+    encodings.push_back(encoding{0.25f, centre + d, 16, is_signed, false});
+  encodings.push_back(encoding{0.1f, is_signed ? 5 : 2053, 12, is_signed, true});
+  std::uint32_t seed = 71;
+  for (const encoding& e : encodings) {
+    const std::vector<float> data = word_inputs(e, n + 1, ++seed);
+    const profile pr = profile_for(seed);
+    INFO(quanta::detail::storage_name<Q>()
+         << " bitwidth " << e.bitwidth << " zero point " << e.zero_point << " profile "
+         << static_cast<int>(pr) << " n " << n);
+    check_streamed<Q>(e, quantize_options::for_profile(pr), data);
+  }
+}
+
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per tensor", "[kernels][quantize]",
@@ -598,4 +710,14 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels: hand-computed codes", "[kernels][quan
   std::vector<std::int8_t> qz(z.size());
   quanta::quantize<TestType>(z, tiny, qz);
   CHECK(qz == std::vector<std::int8_t>{3, 3, 127, -128, 3});
+}
+
+// One test for every instruction set, so that the inputs and the reference, which take longer than
+// the kernels at these sizes, are computed once.
+TEST_CASE("quantize kernels equal the reference, outputs written with streaming stores",
+          "[kernels][quantize][stream]") {
+  check_streamed_bytes<std::uint8_t>();
+  check_streamed_bytes<std::int8_t>();
+  check_streamed_words<std::int16_t>();
+  check_streamed_words<std::uint16_t>();
 }

@@ -39,6 +39,13 @@ inline bool simd_exact(const affine_params* params, std::size_t count) noexcept 
   return std::all_of(params, params + count, [](const affine_params& p) { return simd_exact(p); });
 }
 
+// Output size from which the per-tensor runs write their output with non-temporal stores
+// (simd::store_stream), which saves the read for ownership of each output line. Smaller outputs
+// stay in cache for their consumer, which usually reads them right away. A fixed size rather than
+// one derived from the cache size: virtual machines misreport it (the benchmark VM claims a 480 MiB
+// L3).
+constexpr std::size_t stream_output_bytes = std::size_t{8} << 20;
+
 #if QUANTA_SIMD_KERNELS
 QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace kernels {
@@ -354,19 +361,30 @@ struct table_bytes {
   table_bytes from(std::size_t i) const noexcept { return {table, base + i}; }
 };
 
+// How many elements precede the first p + i that starts a register-sized piece of memory.
+template <class K, class T>
+std::size_t elements_to_register_boundary(const T* p) noexcept {
+  return ((0 - reinterpret_cast<std::uintptr_t>(p)) % sizeof(fbatch<K>)) / sizeof(T);
+}
+
+template <class Out>
+bool streams_output(std::size_t n) noexcept {
+  return n * sizeof(Out) >= stream_output_bytes;
+}
+
 // How many elements precede the first x + i that starts a register-sized piece of memory, so that
 // the whole-register loads or stores after them touch one cache line each (0 for short runs, where
 // the split accesses cost less than the extra pass).
 template <class K>
 std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
   if (n < 32 * fbatch<K>::size) return 0;
-  return ((0 - reinterpret_cast<std::uintptr_t>(x)) % sizeof(fbatch<K>)) / sizeof(float);
+  return elements_to_register_boundary<K>(x);
 }
 
 // Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
 // (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
-template <std::size_t Registers, class Mode, bool Clamp, class K, class Source, class Bytes,
-          class Q>
+template <std::size_t Registers, class Mode, bool Clamp, bool Stream, class K, class Source,
+          class Bytes, class Q>
 QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, const Bytes& bytes,
                                              Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
@@ -380,8 +398,8 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
   if (simd::any_floor(w)) return false;
   simd::unroll<Registers / 4>([&](auto k) {
     constexpr std::size_t at = 4 * k * N;
-    simd::store_offset_bytes<Clamp>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                                    bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at));
+    simd::store_offset_bytes<Clamp, Stream>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                                            bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at));
   });
   return true;
 }
@@ -390,9 +408,10 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
 // block (a NaN, an infinity, a value far below the range) is done again by quantize_run before
 // anything after it is read or written. The first head elements go to quantize_run alone (the
 // blocks then start at an aligned x + head, or at the multiple of two registers that byte_table
-// asks for). Sources are taken by value: stores through Q* may alias anything, so referenced
-// parameters would be reloaded every block.
-template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
+// asks for, or with Stream at a q + head aligned to the register's size, for non-temporal stores).
+// Sources are taken by value: stores through Q* may alias anything, so referenced parameters would
+// be reloaded every block.
+template <class Mode, bool Clamp, class K, bool Stream = false, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
                                            Source src, Bytes bytes, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
@@ -400,12 +419,13 @@ QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::s
   if (head > 0) quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
-    if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
+    if (!quantize_block_bytes<16, Mode, Clamp, Stream, K>(x + i, src.from(i), bytes.from(i), q + i))
       quantize_run<Mode, K>(x + i, 16 * N, src.from(i), q + i);
   for (; i + 4 * N <= n; i += 4 * N)
-    if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
+    if (!quantize_block_bytes<4, Mode, Clamp, Stream, K>(x + i, src.from(i), bytes.from(i), q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
+  if constexpr (Stream) simd::store_fence();
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -501,20 +521,23 @@ void quantize_pair_words(const float* x, const lanes<K>& l, ibatch<K> bias,
 // once, then register pairs. In a refused block (a NaN, an infinity, a code at or past the end
 // of the range on the refused side) each pair of registers is checked on its own and only those
 // holding such a value are done again by quantize_run, so that a sparse special value costs one
-// pair, not the block. l, bias and o are taken by value, as in quantize_run_bytes.
-template <class Mode, word_shift Shift, bool Clamp, class K, class Q>
+// pair, not the block. l, bias and o are taken by value, as in quantize_run_bytes. The blocks start
+// at an aligned x + i, or with Stream at a q + i aligned for non-temporal stores.
+template <class Mode, word_shift Shift, bool Clamp, bool Stream, class K, class Q>
 void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bias,
                         simd::word_offset<K> o, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   constexpr bool reverse = Shift == word_shift::reverse;
-  std::size_t i = misaligned_head<K>(x, n);
+  std::size_t i =
+      Stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
   if (i > 0) quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
   for (; i + 16 * N <= n; i += 16 * N) {
     simd::wbatch<K> w[8];
     shifted_words<16, Mode, Shift>(x + i, l, bias, w);
     if (!simd::any_floor(w)) {
-      simd::unroll<8>(
-          [&](auto k) { simd::store_offset_words<Clamp, reverse>(q + i + 2 * k * N, w[k], o); });
+      simd::unroll<8>([&](auto k) {
+        simd::store_offset_words<Clamp, reverse, Stream>(q + i + 2 * k * N, w[k], o);
+      });
     } else {
       simd::unroll<8>([&](auto k) {
         const simd::wbatch<K> pair[1] = {w[k]};
@@ -522,13 +545,14 @@ void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bia
           quantize_run<Mode, K>(x + i + 2 * k * N, 2 * N, broadcast_source<K>{l},
                                 q + i + 2 * k * N);
         else
-          simd::store_offset_words<Clamp, reverse>(q + i + 2 * k * N, w[k], o);
+          simd::store_offset_words<Clamp, reverse, Stream>(q + i + 2 * k * N, w[k], o);
       });
     }
   }
   for (; i + 2 * N <= n; i += 2 * N)
     quantize_pair_words<Mode, Shift, Clamp>(x + i, l, bias, o, q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
+  if constexpr (Stream) simd::store_fence();
 }
 
 // Calls quantize_run_words with the shift and clamp of plan as template arguments.
@@ -538,10 +562,15 @@ void quantize_words(const float* x, std::size_t n, const affine_params& p, const
   const lanes<K> l = broadcast<K>(p);
   const ibatch<K> bias(plan.bias);
   const simd::word_offset<K> o = word_offset_of<K>(plan);
+  const bool stream = streams_output<Q>(n);
   const auto run_with = [&](auto shift) {
     constexpr word_shift s = decltype(shift)::value;
-    if (plan.clamp) return quantize_run_words<Mode, s, true, K>(x, n, l, bias, o, q);
-    quantize_run_words<Mode, s, false, K>(x, n, l, bias, o, q);
+    if (plan.clamp) {
+      if (stream) return quantize_run_words<Mode, s, true, true, K>(x, n, l, bias, o, q);
+      return quantize_run_words<Mode, s, true, false, K>(x, n, l, bias, o, q);
+    }
+    if (stream) return quantize_run_words<Mode, s, false, true, K>(x, n, l, bias, o, q);
+    quantize_run_words<Mode, s, false, false, K>(x, n, l, bias, o, q);
   };
   switch (plan.shift) {
     case word_shift::none:
@@ -553,18 +582,20 @@ void quantize_words(const float* x, std::size_t n, const affine_params& p, const
   }
 }
 
-template <class K, class Source, class Q>
+// Stream: non-temporal stores to an x aligned to the register's size (simd::store_stream); the
+// caller fences.
+template <class K, bool Stream = false, class Source, class Q>
 void dequantize_run(const Q* q, std::size_t n, Source src, float* x) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   std::size_t i = 0;
   for (; i + 2 * N <= n; i += 2 * N) {
     const fbatch<K> a = dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i));
     const fbatch<K> b = dequantize_lanes(simd::load_widen(q + i + N, K{}), src.at(i + N));
-    a.store_unaligned(x + i);
-    b.store_unaligned(x + i + N);
+    simd::store_register<Stream>(x + i, a);
+    simd::store_register<Stream>(x + i + N, b);
   }
   for (; i + N <= n; i += N)
-    dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i)).store_unaligned(x + i);
+    simd::store_register<Stream>(x + i, dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i)));
   if (i < n) {
     const ibatch<K> v = simd::load_widen_partial(q + i, n - i, K{});
     simd::store_partial(x + i, dequantize_lanes(v, src.at(i)), n - i, K{});
@@ -573,7 +604,7 @@ void dequantize_run(const Q* q, std::size_t n, Source src, float* x) noexcept {
 
 #if QUANTA_SIMD_BYTE_PERMUTE
 // dequantize_run for 8-bit storage and one encoding on AVX-512 VBMI: see simd::biased_floats.
-template <class Q>
+template <bool Stream, class Q>
 void dequantize_run_bytes(const Q* q, std::size_t n, lanes<xsimd::avx512bw> l,
                           std::int32_t zero_point, float* x) noexcept {
   using K = xsimd::avx512bw;
@@ -584,9 +615,10 @@ void dequantize_run_bytes(const Q* q, std::size_t n, lanes<xsimd::avx512bw> l,
   for (; i + 4 * N <= n; i += 4 * N) {
     fbatch<K> f[4];
     simd::biased_floats(q + i, f);
-    simd::unroll<4>([&](auto k) { ((f[k] - bias) * l.scale).store_unaligned(x + i + k * N); });
+    simd::unroll<4>(
+        [&](auto k) { simd::store_register<Stream>(x + i + k * N, (f[k] - bias) * l.scale); });
   }
-  dequantize_run<K>(q + i, n - i, broadcast_source<K>{l}, x + i);
+  dequantize_run<K, Stream>(q + i, n - i, broadcast_source<K>{l}, x + i);
 }
 #endif
 
@@ -628,9 +660,12 @@ void run(const In* in, std::size_t n, Source src, Out* out) noexcept {
 // the blocks of a short row.
 template <class Mode, bool Clamp, class K, class Q>
 void quantize_encoding_bytes(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
-  quantize_run_bytes<Mode, Clamp, K>(x, n, misaligned_head<K>(x, n),
-                                     broadcast_source<K>{broadcast<K>(p)},
-                                     broadcast_bytes<Q, K>{byte_offset_of<Q, K>(p)}, q);
+  const broadcast_source<K> src{broadcast<K>(p)};
+  const broadcast_bytes<Q, K> bytes{byte_offset_of<Q, K>(p)};
+  if (streams_output<Q>(n))
+    return quantize_run_bytes<Mode, Clamp, K, true>(
+        x, n, std::min(n, elements_to_register_boundary<K>(q)), src, bytes, q);
+  quantize_run_bytes<Mode, Clamp, K>(x, n, misaligned_head<K>(x, n), src, bytes, q);
 }
 
 template <operation Op, class Mode, class K, class In, class Out>
@@ -647,16 +682,23 @@ void encoding_run(const In* in, std::size_t n, const affine_params& p, Out* out)
   }
   const broadcast_source<K> src{broadcast<K>(p)};
   if constexpr (Op == operation::dequantize) {
+    // Streamed outputs are long enough for the head to align them.
     const std::size_t head = misaligned_head<K>(out, n);
     dequantize_run<K>(in, head, src, out);
+    const auto body = [&](auto stream) {
+      constexpr bool Stream = decltype(stream)::value;
 #if QUANTA_SIMD_BYTE_PERMUTE
-    // The bias 2^23 + zero_point (+ 128) must be exact in float.
-    if constexpr (std::is_same_v<K, xsimd::avx512bw> && sizeof(In) == 1) {
-      if (p.zero_point > -(1 << 22) && p.zero_point < (1 << 22))
-        return dequantize_run_bytes(in + head, n - head, src.l, p.zero_point, out + head);
-    }
+      // The bias 2^23 + zero_point (+ 128) must be exact in float.
+      if constexpr (std::is_same_v<K, xsimd::avx512bw> && sizeof(In) == 1) {
+        if (p.zero_point > -(1 << 22) && p.zero_point < (1 << 22))
+          return dequantize_run_bytes<Stream>(in + head, n - head, src.l, p.zero_point, out + head);
+      }
 #endif
-    return dequantize_run<K>(in + head, n - head, src, out + head);
+      dequantize_run<K, Stream>(in + head, n - head, src, out + head);
+    };
+    if (!streams_output<Out>(n)) return body(std::false_type{});
+    body(std::true_type{});
+    return simd::store_fence();
   }
   run<Op, Mode, K>(in, n, src, out);
 }
@@ -746,8 +788,8 @@ class table_runner {
     std::size_t i = 0, j = 0;
     for (; i + block <= n; i += block) {
       const table_source<K> src{table, j};
-      if (!quantize_block_bytes<Registers, Mode, Clamp, K>(in + i, src,
-                                                           table_bytes<Out, K>{bytes, j}, out + i))
+      if (!quantize_block_bytes<Registers, Mode, Clamp, false, K>(
+              in + i, src, table_bytes<Out, K>{bytes, j}, out + i))
         quantize_run<Mode, K>(in + i, block, src, out + i);
       j = j + block == span ? 0 : j + block;
     }

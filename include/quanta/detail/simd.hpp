@@ -410,6 +410,51 @@ inline void store_partial(float* dst, fbatch<K> v, std::size_t count, K) noexcep
   std::memcpy(dst, buffer, count * sizeof(float));
 }
 
+// --- Non-temporal stores ---------------------------------------------------------------------
+// A register to memory aligned to the register's size, written around the caches: a large output
+// then costs its own bytes of traffic, not a read for ownership as well. The caller issues
+// store_fence() after the last one, before another thread (or the caller's caller) may read them.
+
+template <class T, class K>
+inline void store_stream(T* dst, xsimd::batch<T, K> v) noexcept {
+  if constexpr (std::is_same_v<T, float>) {
+    if constexpr (sizeof(v.data) == 16) _mm_stream_ps(dst, v.data);
+#if XSIMD_WITH_AVX2
+    else if constexpr (sizeof(v.data) == 32)
+      _mm256_stream_ps(dst, v.data);
+#endif
+#if XSIMD_WITH_AVX512BW
+    else
+      _mm512_stream_ps(dst, v.data);
+#endif
+  } else {
+    if constexpr (sizeof(v.data) == 16) _mm_stream_si128(reinterpret_cast<__m128i*>(dst), v.data);
+#if XSIMD_WITH_AVX2
+    else if constexpr (sizeof(v.data) == 32)
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(dst), v.data);
+#endif
+#if XSIMD_WITH_AVX512BW
+    else
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(dst), v.data);
+#endif
+  }
+}
+
+// A register to memory, through the caches or (Stream) around them: see store_stream.
+template <bool Stream, class T, class K>
+inline void store_register(T* dst, xsimd::batch<T, K> v) noexcept {
+  if constexpr (Stream) {
+    store_stream(dst, v);
+  } else {
+    v.store_unaligned(dst);
+  }
+}
+
+// Orders the non-temporal stores before every later store, as ordinary stores are ordered.
+inline void store_fence() noexcept {
+  _mm_sfence();
+}
+
 // --- 8-bit codes: narrow first, then add the offset and clamp ---------------------------------
 // XNNPACK's order of work: the float side only scales and rounds, the offset is a saturating
 // 16-bit addition and the range a byte clamp, which saves the NaN select, both float clamps and
@@ -582,22 +627,23 @@ struct byte_offset {
 // The packs saturate to Q's range: Clamp = false when lo..hi is all of it.
 // Per-element parameters take the offsets of ab and cd in pack_words' order and lo, hi in element
 // order.
-template <bool Clamp, class Q, class K>
+// Stream: a non-temporal store to dst aligned to the register's size (store_stream).
+template <bool Clamp, bool Stream = false, class Q, class K>
 inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
                                wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
                                xsimd::batch<Q, K> hi) noexcept {
   const auto b = pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset));
   if constexpr (Clamp) {
-    min_int(max_int(b, lo), hi).store_unaligned(dst);
+    store_register<Stream>(dst, min_int(max_int(b, lo), hi));
   } else {
-    b.store_unaligned(dst);
+    store_register<Stream>(dst, b);
   }
 }
 
-template <bool Clamp, class Q, class K>
+template <bool Clamp, bool Stream = false, class Q, class K>
 inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
                                const byte_offset<Q, K>& o) noexcept {
-  store_offset_bytes<Clamp>(dst, ab, cd, o.offset, o.offset, o.lo, o.hi);
+  store_offset_bytes<Clamp, Stream>(dst, ab, cd, o.offset, o.offset, o.lo, o.hi);
 }
 
 // --- 16-bit codes: narrow first, then clamp and add the offset --------------------------------
@@ -631,8 +677,9 @@ inline wbatch<K> order_words(wbatch<K> w) noexcept {
 
 // w = pack_words(a, b) of shifted codes v, none of them -32768, to the 16-bit codes of a and b in
 // order: clamp(v, lo, hi) then offset + v, or offset - v when Reverse (the kernel shifted by
-// negating). Clamp = false when lo..hi cannot bind on words -32767..32767.
-template <bool Clamp, bool Reverse, class Q, class K>
+// negating). Clamp = false when lo..hi cannot bind on words -32767..32767. Stream: a non-temporal
+// store to dst aligned to the register's size (store_stream).
+template <bool Clamp, bool Reverse, bool Stream = false, class Q, class K>
 inline void store_offset_words(Q* dst, wbatch<K> w, const word_offset<K>& o) noexcept {
   static_assert(sizeof(Q) == 2);
   if constexpr (Clamp) w = min_int(max_int(w, o.lo), o.hi);
@@ -642,7 +689,7 @@ inline void store_offset_words(Q* dst, wbatch<K> w, const word_offset<K>& o) noe
     w = w + o.offset;
   }
   // int16 and uint16 may alias each other.
-  order_words<K>(w).store_unaligned(reinterpret_cast<std::int16_t*>(dst));
+  store_register<Stream>(reinterpret_cast<std::int16_t*>(dst), order_words<K>(w));
 }
 
 // --- 8-bit codes to floats with one byte permute (AVX-512 VBMI) -------------------------------

@@ -407,7 +407,7 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
   constexpr std::size_t W = (R + 1) / 2;  // registers of 16-bit codes
   constexpr std::size_t B = (W + 1) / 2;  // registers of 8-bit codes, then of joined pairs
   const auto code = [&](std::size_t k) {
-    return kernels::round_lanes<Mode, K>(kernels::scale_lanes<Mode>(load(k), l));
+    return kernels::round_lanes<Mode, K>(kernels::scale_lanes<Mode>(load(k), l), l);
   };
   simd::wbatch<K> w[W];
   simd::unroll<W>([&](auto k) {

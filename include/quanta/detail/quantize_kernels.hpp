@@ -53,38 +53,37 @@ namespace kernels {
 using simd::fbatch;
 using simd::ibatch;
 
-// How t is formed and rounded: fixed for a whole call, so the inner loop has no branches.
-template <rounding Round, bool Divide, bool PreOffset>
+// How t is formed and rounded, fixed for a whole call: the two choices that change the
+// instructions of the inner loop are template arguments (docs/simd_kernels.md, "Specializations",
+// gives what each buys); everything else the loop needs is a value in lanes, hoisted out of it.
+//   Divide:   x / scale (ONNX Runtime, TFLite, QNN) or x * (1 / scale).
+//   Midpoint: ties away from zero or toward +inf, by comparing t with floor(t) + 0.5 (which way a
+//             tie goes is lanes::tie_floor), or ties to even, by the hardware conversion alone.
+// The zero point before rounding (QNN) is always added, as 0.0f when there is none: t + 0.0f
+// differs from t only for t = -0.0f, which rounds to the same code.
+template <bool Midpoint, bool Divide>
 struct quant_mode {
-  static constexpr rounding round = Round;
+  static constexpr bool midpoint = Midpoint;
   static constexpr bool divide = Divide;
-  static constexpr bool pre_offset = PreOffset;
 };
-
-template <rounding Round, class F>
-void with_mode(bool divide, bool pre_offset, F&& f) {
-  if (divide) {
-    if (pre_offset) return f(quant_mode<Round, true, true>{});
-    return f(quant_mode<Round, true, false>{});
-  }
-  if (pre_offset) return f(quant_mode<Round, false, true>{});
-  f(quant_mode<Round, false, false>{});
-}
 
 // Calls f(mode) with the quant_mode shared by params[0..count).
 template <class F>
 void with_mode(const affine_params* params, std::size_t count, F&& f) {
-  const bool pre = std::any_of(params, params + count,
-                               [](const affine_params& p) { return p.pre_offset != 0.0f; });
   const bool divide = count > 0 && params[0].divide;
-  switch (count > 0 ? params[0].round : rounding::half_even) {
-    case rounding::half_even:
-      return with_mode<rounding::half_even>(divide, pre, f);
-    case rounding::half_away:
-      return with_mode<rounding::half_away>(divide, pre, f);
-    case rounding::half_up:
-      return with_mode<rounding::half_up>(divide, pre, f);
+  const bool midpoint = count > 0 && params[0].round != rounding::half_even;
+  if (midpoint) {
+    if (divide) return f(quant_mode<true, true>{});
+    return f(quant_mode<true, false>{});
   }
+  if (divide) return f(quant_mode<false, true>{});
+  f(quant_mode<false, false>{});
+}
+
+// The lowest t whose ties round up, for the midpoint rules: ties away from zero round up above 0,
+// ties toward +inf everywhere. Shared by every encoding of a call.
+inline float tie_floor(const affine_params& p) noexcept {
+  return p.round == rounding::half_up ? -std::numeric_limits<float>::infinity() : 0.0f;
 }
 
 // One affine_params spread over the lanes of a register (or one per lane).
@@ -93,6 +92,7 @@ struct lanes {
   fbatch<K> factor;  // inv_scale, or scale when dividing
   fbatch<K> pre, lo, hi, scale;
   ibatch<K> post, zero_point;
+  fbatch<K> tie_floor;  // see tie_floor(): the same in every lane and for every encoding
 };
 
 template <class K>
@@ -105,37 +105,37 @@ lanes<K> broadcast(const affine_params& p) noexcept {
   l.scale = fbatch<K>(p.scale);
   l.post = ibatch<K>(p.post_offset);
   l.zero_point = ibatch<K>(p.zero_point);
+  l.tie_floor = fbatch<K>(tie_floor(p));
   return l;
 }
 
 // t = x * inv_scale (or x / scale) + pre_offset, before the NaN rule and the clamp.
 template <class Mode, class K>
 fbatch<K> scale_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
-  fbatch<K> t = Mode::divide ? x / p.factor : x * p.factor;
-  if constexpr (Mode::pre_offset) t = simd::opaque<K>(t) + p.pre;
-  return t;
+  const fbatch<K> t = Mode::divide ? x / p.factor : x * p.factor;
+  return simd::opaque<K>(t) + p.pre;
 }
 
-// t rounded as Mode says, exact for |t| < 2^22. Larger values round to an integer of at least
-// that size, NaN and values beyond int32 to INT_MIN.
+// t rounded as Mode and tie_floor say, exact for |t| < 2^22. Larger values round to an integer of
+// at least that size, NaN and values beyond int32 to INT_MIN.
 template <class Mode, class K>
-ibatch<K> round_lanes(fbatch<K> t) noexcept {
+ibatch<K> round_lanes(fbatch<K> t, fbatch<K> tie_floor) noexcept {
   using fb = fbatch<K>;
-  if constexpr (Mode::round == rounding::half_even) {
+  if constexpr (!Mode::midpoint) {
     return simd::round_even<K>(t);
   } else {
     const fb one(1.0f);
     const fb truncated = xsimd::to_float(xsimd::to_int(t));
     const fb down = xsimd::select(truncated > t, truncated - one, truncated);
     const fb mid = down + fb(0.5f);
-    fb rounded;
-    if constexpr (Mode::round == rounding::half_up) {
-      rounded = xsimd::select(t >= mid, down + one, down);
-    } else {
-      rounded = xsimd::select((t > mid) | ((t == mid) & (t > fb(0.0f))), down + one, down);
-    }
+    const fb rounded = xsimd::select((t > mid) | ((t == mid) & (t > tie_floor)), down + one, down);
     return simd::round_even<K>(rounded);
   }
+}
+
+template <class Mode, class K>
+ibatch<K> round_lanes(fbatch<K> t, const lanes<K>& p) noexcept {
+  return round_lanes<Mode, K>(t, p.tie_floor);
 }
 
 template <class Mode, class K>
@@ -144,7 +144,7 @@ ibatch<K> quantize_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
   // A NaN here came from a NaN input (or 0 * inf): it quantizes as 0.0 does, to pre_offset.
   t = xsimd::select(t == t, t, p.pre);
   t = xsimd::min(xsimd::max(t, p.lo), p.hi);
-  return round_lanes<Mode, K>(t) + p.post;
+  return round_lanes<Mode, K>(t, p) + p.post;
 }
 
 template <class K>
@@ -201,6 +201,7 @@ template <class K>
 struct param_table {
   float *factor, *pre, *lo, *hi, *scale;
   std::int32_t *post, *zero_point;
+  float tie_floor = 0.0f;  // one for all positions
 
   static constexpr std::size_t bytes(std::size_t size) noexcept {
     return 5 * scratch::bytes_for<float>(size) + 2 * scratch::bytes_for<std::int32_t>(size);
@@ -234,6 +235,7 @@ struct param_table {
     scale[j] = p.scale;
     post[j] = p.post_offset;
     zero_point[j] = p.zero_point;
+    tie_floor = kernels::tie_floor(p);
   }
 };
 
@@ -253,6 +255,7 @@ struct table_source {
     l.scale = fbatch<K>::load_unaligned(table.scale + j);
     l.post = ibatch<K>::load_unaligned(table.post + j);
     l.zero_point = ibatch<K>::load_unaligned(table.zero_point + j);
+    l.tie_floor = fbatch<K>(table.tie_floor);
     return l;
   }
   // The source of the elements from i on.
@@ -381,16 +384,25 @@ std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
   return elements_to_register_boundary<K>(x);
 }
 
+// How the 8-bit and 16-bit narrow-first paths store: whether the encoding's range is narrower
+// than the packs' saturation (then a clamp follows), and whether the output goes around the
+// caches (simd::store_stream, to memory aligned to the register's size; the run fences). Values
+// for a whole run: a branch per stored register that always goes the same way costs less than a
+// second instantiation of the run.
+struct store_plan {
+  bool clamp = false;
+  bool stream = false;
+};
+
 // Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
 // (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
-template <std::size_t Registers, class Mode, bool Clamp, bool Stream, class K, class Source,
-          class Bytes, class Q>
+template <std::size_t Registers, class Mode, class K, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, const Bytes& bytes,
-                                             Q* q) noexcept {
+                                             store_plan plan, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
-    return round_lanes<Mode, K>(
-        scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), src.at(k * N)));
+    const auto l = src.at(k * N);
+    return round_lanes<Mode, K>(scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), l), l);
   };
   simd::wbatch<K> w[Registers / 2];
   simd::unroll<Registers / 2>(
@@ -398,8 +410,9 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
   if (simd::any_floor(w)) return false;
   simd::unroll<Registers / 4>([&](auto k) {
     constexpr std::size_t at = 4 * k * N;
-    simd::store_offset_bytes<Clamp, Stream>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                                            bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at));
+    simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                             bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at), plan.clamp,
+                             plan.stream);
   });
   return true;
 }
@@ -408,24 +421,25 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
 // block (a NaN, an infinity, a value far below the range) is done again by quantize_run before
 // anything after it is read or written. The first head elements go to quantize_run alone (the
 // blocks then start at an aligned x + head, or at the multiple of two registers that byte_table
-// asks for, or with Stream at a q + head aligned to the register's size, for non-temporal stores).
+// asks for, or when streaming at a q + head aligned to the register's size).
 // Sources are taken by value: stores through Q* may alias anything, so referenced parameters would
 // be reloaded every block.
-template <class Mode, bool Clamp, class K, bool Stream = false, class Source, class Bytes, class Q>
+template <class Mode, class K, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
-                                           Source src, Bytes bytes, Q* q) noexcept {
+                                           Source src, Bytes bytes, store_plan plan,
+                                           Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   // Calls for no elements are skipped: each passes the parameter registers through memory.
   if (head > 0) quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
-    if (!quantize_block_bytes<16, Mode, Clamp, Stream, K>(x + i, src.from(i), bytes.from(i), q + i))
+    if (!quantize_block_bytes<16, Mode, K>(x + i, src.from(i), bytes.from(i), plan, q + i))
       quantize_run<Mode, K>(x + i, 16 * N, src.from(i), q + i);
   for (; i + 4 * N <= n; i += 4 * N)
-    if (!quantize_block_bytes<4, Mode, Clamp, Stream, K>(x + i, src.from(i), bytes.from(i), q + i))
+    if (!quantize_block_bytes<4, Mode, K>(x + i, src.from(i), bytes.from(i), plan, q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
-  if constexpr (Stream) simd::store_fence();
+  if (plan.stream) simd::store_fence();
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -486,20 +500,20 @@ simd::word_offset<K> word_offset_of(const word_plan& plan) noexcept {
           simd::wbatch<K>(word(plan.hi))};
 }
 
-// Registers [0, Registers) of x rounded and shifted as Shift says, two per register of words.
-template <std::size_t Registers, class Mode, word_shift Shift, class K>
+// Registers [0, Registers) of x rounded and shifted, two per register of words: c - bias, or
+// bias - c when Reverse. word_shift::none is a subtraction of 0, which costs one integer
+// instruction per register instead of a third instantiation of the run.
+template <std::size_t Registers, class Mode, bool Reverse, class K>
 void shifted_words(const float* x, const lanes<K>& l, ibatch<K> bias,
                    simd::wbatch<K> (&w)[Registers / 2]) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
     const ibatch<K> c =
-        round_lanes<Mode, K>(scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), l));
-    if constexpr (Shift == word_shift::subtract) {
-      return c - bias;
-    } else if constexpr (Shift == word_shift::reverse) {
+        round_lanes<Mode, K>(scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), l), l);
+    if constexpr (Reverse) {
       return bias - c;
     } else {
-      return c;
+      return c - bias;
     }
   };
   simd::unroll<Registers / 2>(
@@ -507,14 +521,14 @@ void shifted_words(const float* x, const lanes<K>& l, ibatch<K> bias,
 }
 
 // Elements [0, 2 * size) of x to 16-bit codes, by the exact kernel when a word is -32768.
-template <class Mode, word_shift Shift, bool Clamp, class K, class Q>
+template <class Mode, bool Reverse, class K, class Q>
 void quantize_pair_words(const float* x, const lanes<K>& l, ibatch<K> bias,
-                         const simd::word_offset<K>& o, Q* q) noexcept {
+                         const simd::word_offset<K>& o, bool clamp, Q* q) noexcept {
   simd::wbatch<K> w[1];
-  shifted_words<2, Mode, Shift>(x, l, bias, w);
+  shifted_words<2, Mode, Reverse>(x, l, bias, w);
   if (simd::any_floor(w))
     return quantize_run<Mode, K>(x, 2 * fbatch<K>::size, broadcast_source<K>{l}, q);
-  simd::store_offset_words<Clamp, Shift == word_shift::reverse>(q, w[0], o);
+  simd::store_offset_words<Reverse>(q, w[0], o, clamp, false);
 }
 
 // quantize_run for 16-bit storage and one encoding (see word_shift): blocks of 16 registers checked
@@ -522,21 +536,20 @@ void quantize_pair_words(const float* x, const lanes<K>& l, ibatch<K> bias,
 // of the range on the refused side) each pair of registers is checked on its own and only those
 // holding such a value are done again by quantize_run, so that a sparse special value costs one
 // pair, not the block. l, bias and o are taken by value, as in quantize_run_bytes. The blocks start
-// at an aligned x + i, or with Stream at a q + i aligned for non-temporal stores.
-template <class Mode, word_shift Shift, bool Clamp, bool Stream, class K, class Q>
+// at an aligned x + i, or when streaming at a q + i aligned for non-temporal stores.
+template <class Mode, bool Reverse, class K, class Q>
 void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bias,
-                        simd::word_offset<K> o, Q* q) noexcept {
+                        simd::word_offset<K> o, store_plan plan, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
-  constexpr bool reverse = Shift == word_shift::reverse;
   std::size_t i =
-      Stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
+      plan.stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
   if (i > 0) quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
   for (; i + 16 * N <= n; i += 16 * N) {
     simd::wbatch<K> w[8];
-    shifted_words<16, Mode, Shift>(x + i, l, bias, w);
+    shifted_words<16, Mode, Reverse>(x + i, l, bias, w);
     if (!simd::any_floor(w)) {
       simd::unroll<8>([&](auto k) {
-        simd::store_offset_words<Clamp, reverse, Stream>(q + i + 2 * k * N, w[k], o);
+        simd::store_offset_words<Reverse>(q + i + 2 * k * N, w[k], o, plan.clamp, plan.stream);
       });
     } else {
       simd::unroll<8>([&](auto k) {
@@ -545,41 +558,27 @@ void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bia
           quantize_run<Mode, K>(x + i + 2 * k * N, 2 * N, broadcast_source<K>{l},
                                 q + i + 2 * k * N);
         else
-          simd::store_offset_words<Clamp, reverse, Stream>(q + i + 2 * k * N, w[k], o);
+          simd::store_offset_words<Reverse>(q + i + 2 * k * N, w[k], o, plan.clamp, plan.stream);
       });
     }
   }
   for (; i + 2 * N <= n; i += 2 * N)
-    quantize_pair_words<Mode, Shift, Clamp>(x + i, l, bias, o, q + i);
+    quantize_pair_words<Mode, Reverse>(x + i, l, bias, o, plan.clamp, q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
-  if constexpr (Stream) simd::store_fence();
+  if (plan.stream) simd::store_fence();
 }
 
-// Calls quantize_run_words with the shift and clamp of plan as template arguments.
+// quantize_run_words with the direction of plan's shift as a template argument.
 template <class Mode, class K, class Q>
 void quantize_words(const float* x, std::size_t n, const affine_params& p, const word_plan& plan,
                     Q* q) noexcept {
   const lanes<K> l = broadcast<K>(p);
   const ibatch<K> bias(plan.bias);
   const simd::word_offset<K> o = word_offset_of<K>(plan);
-  const bool stream = streams_output<Q>(n);
-  const auto run_with = [&](auto shift) {
-    constexpr word_shift s = decltype(shift)::value;
-    if (plan.clamp) {
-      if (stream) return quantize_run_words<Mode, s, true, true, K>(x, n, l, bias, o, q);
-      return quantize_run_words<Mode, s, true, false, K>(x, n, l, bias, o, q);
-    }
-    if (stream) return quantize_run_words<Mode, s, false, true, K>(x, n, l, bias, o, q);
-    quantize_run_words<Mode, s, false, false, K>(x, n, l, bias, o, q);
-  };
-  switch (plan.shift) {
-    case word_shift::none:
-      return run_with(std::integral_constant<word_shift, word_shift::none>{});
-    case word_shift::subtract:
-      return run_with(std::integral_constant<word_shift, word_shift::subtract>{});
-    case word_shift::reverse:
-      return run_with(std::integral_constant<word_shift, word_shift::reverse>{});
-  }
+  const store_plan stores{plan.clamp, streams_output<Q>(n)};
+  if (plan.shift == word_shift::reverse)
+    return quantize_run_words<Mode, true, K>(x, n, l, bias, o, stores, q);
+  quantize_run_words<Mode, false, K>(x, n, l, bias, o, stores, q);
 }
 
 // Stream: non-temporal stores to an x aligned to the register's size (simd::store_stream); the
@@ -658,23 +657,20 @@ void run(const In* in, std::size_t n, Source src, Out* out) noexcept {
 // quantize_run_bytes with one encoding, whose registers are set up here rather than passed: a
 // call with ten registers of parameters would pass them through memory, which costs as much as
 // the blocks of a short row.
-template <class Mode, bool Clamp, class K, class Q>
+template <class Mode, class K, class Q>
 void quantize_encoding_bytes(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
   const broadcast_source<K> src{broadcast<K>(p)};
   const broadcast_bytes<Q, K> bytes{byte_offset_of<Q, K>(p)};
-  if (streams_output<Q>(n))
-    return quantize_run_bytes<Mode, Clamp, K, true>(
-        x, n, std::min(n, elements_to_register_boundary<K>(q)), src, bytes, q);
-  quantize_run_bytes<Mode, Clamp, K>(x, n, misaligned_head<K>(x, n), src, bytes, q);
+  const store_plan plan{clamps<Q>(p), streams_output<Q>(n)};
+  const std::size_t head =
+      plan.stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
+  quantize_run_bytes<Mode, K>(x, n, head, src, bytes, plan, q);
 }
 
 template <operation Op, class Mode, class K, class In, class Out>
 void encoding_run(const In* in, std::size_t n, const affine_params& p, Out* out) noexcept {
   if constexpr (Op == operation::quantize && sizeof(Out) == 1) {
-    if (byte_offset_fits(p)) {
-      if (clamps<Out>(p)) return quantize_encoding_bytes<Mode, true, K>(in, n, p, out);
-      return quantize_encoding_bytes<Mode, false, K>(in, n, p, out);
-    }
+    if (byte_offset_fits(p)) return quantize_encoding_bytes<Mode, K>(in, n, p, out);
   }
   if constexpr (Op == operation::quantize && sizeof(Out) == 2) {
     word_plan plan;
@@ -745,8 +741,7 @@ class table_runner {
     if constexpr (byte_codes) {
       if (use_bytes_) {
         const table_bytes<Out, K> bytes{bytes_, 0};
-        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, out);
-        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, out);
+        return quantize_run_bytes<Mode, K>(in, n, 0, src, bytes, store_plan{clamp_, false}, out);
       }
     }
     run<Op, Mode, K>(in, n, src, out);
@@ -760,11 +755,9 @@ class table_runner {
     if constexpr (byte_codes) {
       if (use_bytes_) {
         if (span % (16 * N) == 0) {
-          if (clamp_) return cycle_bytes<16, true>(in, n, span, out);
-          return cycle_bytes<16, false>(in, n, span, out);
+          return cycle_bytes<16>(in, n, span, out);
         }
-        if (clamp_) return cycle_bytes<4, true>(in, n, span, out);
-        return cycle_bytes<4, false>(in, n, span, out);
+        return cycle_bytes<4>(in, n, span, out);
       }
     }
     const param_table<K> table = table_;
@@ -780,16 +773,17 @@ class table_runner {
 
  private:
   // The tables are copied into locals: stores through Out* may alias the members.
-  template <std::size_t Registers, bool Clamp>
+  template <std::size_t Registers>
   void cycle_bytes(const In* in, std::size_t n, std::size_t span, Out* out) const noexcept {
     constexpr std::size_t block = Registers * fbatch<K>::size;
     const param_table<K> table = table_;
     const byte_table<Out, K> bytes = bytes_;
+    const store_plan plan{clamp_, false};
     std::size_t i = 0, j = 0;
     for (; i + block <= n; i += block) {
       const table_source<K> src{table, j};
-      if (!quantize_block_bytes<Registers, Mode, Clamp, false, K>(
-              in + i, src, table_bytes<Out, K>{bytes, j}, out + i))
+      if (!quantize_block_bytes<Registers, Mode, K>(in + i, src, table_bytes<Out, K>{bytes, j},
+                                                    plan, out + i))
         quantize_run<Mode, K>(in + i, block, src, out + i);
       j = j + block == span ? 0 : j + block;
     }
@@ -941,7 +935,7 @@ void dequantize_tensor(const Q* q, std::size_t n, const affine_params& p, float*
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
-    using unused_mode = kernels::quant_mode<rounding::half_even, false, false>;
+    using unused_mode = kernels::quant_mode<false, false>;
     kernels::encoding_run<kernels::operation::dequantize, unused_mode, K>(q, n, p, x);
     return;
   }
@@ -993,7 +987,7 @@ void dequantize_channels(const Q* q, const Layout& layout, const affine_params* 
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
-    using unused_mode = kernels::quant_mode<rounding::half_even, false, false>;
+    using unused_mode = kernels::quant_mode<false, false>;
     kernels::run_layout<kernels::operation::dequantize, unused_mode, K>(q, layout, params, x);
     return;
   }

@@ -54,8 +54,9 @@ template <class K>
 using ibatch = xsimd::batch<std::int32_t, K>;
 
 // --- Which kernel instruction set an xsimd architecture uses -------------------------------------
-// Overload resolution picks the most derived base: fma3<avx2> -> avx2, avx -> sse4_1 (AVX has no
-// 256-bit integer instructions), avx512f/cd/dq (no BW: no 512-bit packs) -> avx2.
+// Overload resolution picks the most derived base: fma3<avx2> -> avx2, sse4_2 and fma4 -> sse4_1;
+// avx and fma3<avx> -> sse4_1 (AVX has no 256-bit integer instructions), avx512f/cd/dq (no BW:
+// no 512-bit packs) -> avx2, which every AVX-512 compiler target includes.
 inline xsimd::sse2 kernel_arch_of(xsimd::sse2) noexcept {
   return {};
 }
@@ -64,15 +65,22 @@ inline xsimd::sse4_1 kernel_arch_of(xsimd::sse4_1) noexcept {
   return {};
 }
 #endif
+#if XSIMD_WITH_AVX
+inline xsimd::sse4_1 kernel_arch_of(xsimd::avx) noexcept {
+  return {};
+}
+#endif
 #if XSIMD_WITH_AVX2
 inline xsimd::avx2 kernel_arch_of(xsimd::avx2) noexcept {
   return {};
 }
 #endif
-#if XSIMD_WITH_AVX512BW
+#if XSIMD_WITH_AVX512F && XSIMD_WITH_AVX2
 inline xsimd::avx2 kernel_arch_of(xsimd::avx512f) noexcept {
   return {};
 }
+#endif
+#if XSIMD_WITH_AVX512BW
 inline xsimd::avx512bw kernel_arch_of(xsimd::avx512bw) noexcept {
   return {};
 }
@@ -88,6 +96,20 @@ struct kernel_arch<Arch, std::void_t<decltype(kernel_arch_of(Arch{}))>> {
 };
 template <class Arch>
 using kernel_arch_t = typename kernel_arch<Arch>::type;
+
+// Every x86 architecture this translation unit can select has kernels: a new xsimd architecture,
+// or a compiler flag that enables one, must not fall back to the scalar reference unnoticed.
+template <class List>
+struct all_x86_have_kernels;
+template <class... Archs>
+struct all_x86_have_kernels<xsimd::arch_list<Archs...>> {
+  static constexpr bool value = ((!std::is_void_v<kernel_arch_t<Archs>> ||
+                                  !xsimd::all_x86_architectures::template contains<Archs>()) &&
+                                 ...);
+};
+static_assert(all_x86_have_kernels<xsimd::supported_architectures>::value,
+              "quanta: an x86 instruction set this translation unit is compiled for has no kernel "
+              "set; map it in kernel_arch_of");
 
 // --- Helpers shared by every instruction set
 // ------------------------------------------------------
@@ -624,26 +646,22 @@ struct byte_offset {
 // b, c, d in order, for |offset| < 32768 - 256, lo..hi within Q's range and no word -32768
 // (any_floor). Every saturation on the way is monotonic and leaves lo..hi alone, so saturating
 // early cannot move a code across the clamp; only a code of INT_MIN standing for +inf or NaN could.
-// The packs saturate to Q's range: Clamp = false when lo..hi is all of it.
+// The packs saturate to Q's range: clamp = false when lo..hi is all of it.
 // Per-element parameters take the offsets of ab and cd in pack_words' order and lo, hi in element
 // order.
-// Stream: a non-temporal store to dst aligned to the register's size (store_stream).
-template <bool Clamp, bool Stream = false, class Q, class K>
-inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
-                               wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
-                               xsimd::batch<Q, K> hi) noexcept {
-  const auto b = pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset));
-  if constexpr (Clamp) {
-    store_register<Stream>(dst, min_int(max_int(b, lo), hi));
+// stream: a non-temporal store to dst aligned to the register's size (store_stream).
+template <class Q, class K>
+QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
+                                           wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
+                                           xsimd::batch<Q, K> hi, bool clamp,
+                                           bool stream) noexcept {
+  auto b = pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset));
+  if (clamp) b = min_int(max_int(b, lo), hi);
+  if (stream) {
+    store_stream(dst, b);
   } else {
-    store_register<Stream>(dst, b);
+    b.store_unaligned(dst);
   }
-}
-
-template <bool Clamp, bool Stream = false, class Q, class K>
-inline void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd,
-                               const byte_offset<Q, K>& o) noexcept {
-  store_offset_bytes<Clamp, Stream>(dst, ab, cd, o.offset, o.offset, o.lo, o.hi);
 }
 
 // --- 16-bit codes: narrow first, then clamp and add the offset --------------------------------
@@ -677,19 +695,25 @@ inline wbatch<K> order_words(wbatch<K> w) noexcept {
 
 // w = pack_words(a, b) of shifted codes v, none of them -32768, to the 16-bit codes of a and b in
 // order: clamp(v, lo, hi) then offset + v, or offset - v when Reverse (the kernel shifted by
-// negating). Clamp = false when lo..hi cannot bind on words -32767..32767. Stream: a non-temporal
+// negating). clamp = false when lo..hi cannot bind on words -32767..32767. stream: a non-temporal
 // store to dst aligned to the register's size (store_stream).
-template <bool Clamp, bool Reverse, bool Stream = false, class Q, class K>
-inline void store_offset_words(Q* dst, wbatch<K> w, const word_offset<K>& o) noexcept {
+template <bool Reverse, class Q, class K>
+QUANTA_SIMD_INLINE void store_offset_words(Q* dst, wbatch<K> w, const word_offset<K>& o, bool clamp,
+                                           bool stream) noexcept {
   static_assert(sizeof(Q) == 2);
-  if constexpr (Clamp) w = min_int(max_int(w, o.lo), o.hi);
+  if (clamp) w = min_int(max_int(w, o.lo), o.hi);
   if constexpr (Reverse) {
     w = o.offset - w;
   } else {
     w = w + o.offset;
   }
   // int16 and uint16 may alias each other.
-  store_register<Stream>(reinterpret_cast<std::int16_t*>(dst), order_words<K>(w));
+  auto* words = reinterpret_cast<std::int16_t*>(dst);
+  if (stream) {
+    store_stream(words, order_words<K>(w));
+  } else {
+    order_words<K>(w).store_unaligned(words);
+  }
 }
 
 // --- 8-bit codes to floats with one byte permute (AVX-512 VBMI) -------------------------------

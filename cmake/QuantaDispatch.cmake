@@ -12,34 +12,41 @@ if(NOT QUANTA_DISPATCH)
 endif()
 
 set(quanta_dispatch_dir ${PROJECT_SOURCE_DIR}/src/dispatch)
-set(quanta_dispatch_flags_sse2 "")
-set(quanta_dispatch_flags_sse4_1 -msse4.1)
-set(quanta_dispatch_flags_avx2 -mavx2)
-set(quanta_dispatch_flags_avx512bw -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl)
-# xsimd 8.1 has no VBMI architecture: this object is xsimd::avx512bw, and the kernels take their
-# byte-permute paths on __AVX512VBMI__ (QUANTA_SIMD_BYTE_PERMUTE in detail/simd.hpp).
-set(quanta_dispatch_flags_avx512vbmi ${quanta_dispatch_flags_avx512bw} -mavx512vbmi)
-set(quanta_dispatch_xsimd_arch_avx512vbmi avx512bw)
+# The instruction sets, from the rows of src/dispatch/archs.inc (the list dispatch.cpp uses too):
+# QUANTA_DISPATCH_ARCH(id, "name", xsimd architecture, runs, "compiler flags").
+file(STRINGS ${quanta_dispatch_dir}/archs.inc quanta_dispatch_rows REGEX "^QUANTA_DISPATCH_ARCH\\(")
+set(quanta_dispatch_isas "")
+foreach(row IN LISTS quanta_dispatch_rows)
+  if(NOT row MATCHES "^QUANTA_DISPATCH_ARCH\\(([a-z0-9_]+), \"[^\"]*\", ([a-z0-9_]+), [a-z0-9_]+, \"([^\"]*)\"\\)$")
+    message(FATAL_ERROR "src/dispatch/archs.inc: cannot read the row: ${row}")
+  endif()
+  list(APPEND quanta_dispatch_isas ${CMAKE_MATCH_1})
+  set(quanta_dispatch_xsimd_arch_${CMAKE_MATCH_1} ${CMAKE_MATCH_2})
+  separate_arguments(quanta_dispatch_flags_${CMAKE_MATCH_1} UNIX_COMMAND "${CMAKE_MATCH_3}")
+endforeach()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${quanta_dispatch_dir}/archs.inc)
 
 # Never -march here: each object gets exactly its instruction set, and FMA contraction stays off.
+# No debug information in the per-instruction-set objects, whatever the build type: it doubles the
+# assembler's memory and time on their thousands of kernel instantiations (2 GB and 200 s for one
+# object) and nothing steps through them in a debugger that the scalar reference does not show.
 set(quanta_dispatch_common_flags -ffp-contract=off -Wall -Wextra)
+set(quanta_dispatch_object_flags -g0)
 if(QUANTA_SANITIZE)
   list(APPEND quanta_dispatch_common_flags -fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
 
 set(quanta_dispatch_objects "")
-foreach(isa IN ITEMS sse2 sse4_1 avx2 avx512bw avx512vbmi)
-  set(xsimd_arch ${isa})
-  if(DEFINED quanta_dispatch_xsimd_arch_${isa})
-    set(xsimd_arch ${quanta_dispatch_xsimd_arch_${isa}})
-  endif()
+foreach(isa IN LISTS quanta_dispatch_isas)
+  set(xsimd_arch ${quanta_dispatch_xsimd_arch_${isa}})
   set(objects quanta_dispatch_${isa})
   add_library(${objects} OBJECT ${quanta_dispatch_dir}/kernels.cpp)
   target_link_libraries(${objects} PRIVATE quanta::quanta)
-  target_compile_definitions(${objects} PRIVATE QUANTA_DISPATCH_ARCH=xsimd::${xsimd_arch}
+  target_compile_definitions(${objects} PRIVATE QUANTA_DISPATCH_XSIMD_ARCH=xsimd::${xsimd_arch}
                                                 QUANTA_DISPATCH_TABLE=quanta_dispatch_table_${isa})
   target_compile_options(${objects} PRIVATE ${quanta_dispatch_flags_${isa}}
                                             ${quanta_dispatch_common_flags}
+                                            ${quanta_dispatch_object_flags}
                                             -fvisibility=hidden -fvisibility-inlines-hidden)
   set_target_properties(${objects} PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON
                                               CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)

@@ -5,8 +5,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "quanta/detail/affine.hpp"
+#include "quanta/calibrate/histogram.hpp"
+#include "quanta/detail/instruction_set.hpp"
+#include "quanta/detail/kernel_headers.hpp"
 #include "quanta/encoding.hpp"
+#include "quanta/metrics.hpp"
+#include "quanta/pack.hpp"
 #include "quanta/quantize.hpp"
 #include "quanta/reduce.hpp"
 
@@ -22,10 +26,6 @@
 // one the environment variable QUANTA_ARCH names (sse2, sse4.1, avx2, avx512bw, avx512vbmi; a name
 // the library or the machine lacks is ignored). Every choice gives the same bits.
 namespace quanta {
-
-struct runtime_arch {
-  static constexpr const char* name() noexcept { return "runtime"; }
-};
 
 namespace dispatch {
 
@@ -44,52 +44,15 @@ std::vector<const char*> available_archs();
 
 namespace detail {
 
-// The kernels of runtime_arch are defined in the library and forward to the chosen table.
-#define QUANTA_DISPATCH_DECLARE(Q)                                                                \
-  template <>                                                                                     \
-  void quantize_tensor<runtime_arch, Q>(const float*, std::size_t, const affine_params&,          \
-                                        Q*) noexcept;                                             \
-  template <>                                                                                     \
-  void dequantize_tensor<runtime_arch, Q>(const Q*, std::size_t, const affine_params&,            \
-                                          float*) noexcept;                                       \
-  template <>                                                                                     \
-  void quantize_channels<runtime_arch, channel_layout, Q>(const float*, const channel_layout&,    \
-                                                          const affine_params*, std::size_t, Q*); \
-  template <>                                                                                     \
-  void quantize_channels<runtime_arch, block_layout, Q>(const float*, const block_layout&,        \
-                                                        const affine_params*, std::size_t, Q*);   \
-  template <>                                                                                     \
-  void dequantize_channels<runtime_arch, channel_layout, Q>(                                      \
-      const Q*, const channel_layout&, const affine_params*, std::size_t, float*);                \
-  template <>                                                                                     \
-  void dequantize_channels<runtime_arch, block_layout, Q>(                                        \
-      const Q*, const block_layout&, const affine_params*, std::size_t, float*);
-
-QUANTA_DISPATCH_DECLARE(std::int8_t)
-QUANTA_DISPATCH_DECLARE(std::uint8_t)
-QUANTA_DISPATCH_DECLARE(std::int16_t)
-QUANTA_DISPATCH_DECLARE(std::uint16_t)
-QUANTA_DISPATCH_DECLARE(std::int32_t)
-#undef QUANTA_DISPATCH_DECLARE
-
-template <>
-void quantize_dequantize_tensor<runtime_arch>(const float*, std::size_t, const affine_params&,
-                                              float*) noexcept;
-template <>
-void quantize_dequantize_channels<runtime_arch, channel_layout>(const float*, const channel_layout&,
-                                                                const affine_params*, std::size_t,
-                                                                float*);
-template <>
-void quantize_dequantize_channels<runtime_arch, block_layout>(const float*, const block_layout&,
-                                                              const affine_params*, std::size_t,
-                                                              float*);
-template <>
-min_max_result min_max<runtime_arch>(const float*, std::size_t) noexcept;
-template <>
-float abs_max<runtime_arch>(const float*, std::size_t) noexcept;
-template <>
-std::vector<min_max_result> min_max_per_channel<runtime_arch>(const float*, std::size_t,
-                                                              std::size_t, std::size_t);
+// The kernels of runtime_arch, one per row of the kernel list, are defined in the library and
+// forward to the chosen table.
+#define QUANTA_UNPAREN(...) __VA_ARGS__
+#define QUANTA_KERNEL(member, function, template_arguments, result, parameters, arguments, spec) \
+  template <>                                                                                    \
+  result function<runtime_arch QUANTA_UNPAREN template_arguments> parameters spec;
+#include "quanta/detail/kernels.inc"
+#undef QUANTA_KERNEL
+#undef QUANTA_UNPAREN
 
 }  // namespace detail
 }  // namespace quanta

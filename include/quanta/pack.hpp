@@ -10,6 +10,7 @@
 
 #include "quanta/config.hpp"
 #include "quanta/detail/affine.hpp"
+#include "quanta/detail/instruction_set.hpp"
 #include "quanta/detail/pack_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
@@ -43,6 +44,12 @@ struct packed_type {
     return is_signed ? "int2" : "uint2";
   }
 };
+
+// The four packed types.
+using int4_codes = packed_type<std::int8_t, 4>;
+using uint4_codes = packed_type<std::uint8_t, 4>;
+using int2_codes = packed_type<std::int8_t, 2>;
+using uint2_codes = packed_type<std::uint8_t, 2>;
 
 inline void check_bits(const char* function, int bits) {
   if (bits != 2 && bits != 4) QUANTA_THROW(function, ": bits is ", bits, "; expected 2 or 4");
@@ -278,95 +285,303 @@ inline std::size_t packed_rows_size(std::size_t rows, std::size_t cols, int bits
   return detail::checked_product("packed_rows_size", rows, ref::packed_bytes(cols, bits));
 }
 
-// Per storage type NAME (int4, uint4, int2, uint2) with unpacked type T:
+// For each packed type NAME (int4, uint4, int2, uint2) with unpacked type T:
 //   pack_NAME(v, packed), unpack_NAME(packed, v)                      flat
 //   pack_NAME_rows(v, rows, cols, packed), unpack_NAME_rows(...)        each row padded
 //   quantize_pack_NAME(x, encoding | layout + encodings, packed, options)   flat
 //   quantize_pack_NAME_rows(x, rows, cols, encoding | encodings, packed, options)
 //   unpack_dequantize_NAME(...), unpack_dequantize_NAME_rows(...)       the inverses
-// Plain overloads rather than deduced templates, so that containers convert to span; only the
-// layout (channel_layout or block_layout) is deduced.
-#define QUANTA_PACKED_TYPE_FUNCTIONS(NAME, T, BITS)                                               \
-  template <class Arch = default_arch>                                                            \
-  void pack_##NAME(span<const T> v, span<std::uint8_t> packed) {                                  \
-    detail::pack_checked<Arch, detail::packed_type<T, BITS>>("pack_" #NAME, v, packed);           \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_##NAME(span<const std::uint8_t> packed, span<T> v) {                                \
-    detail::unpack_checked<Arch, detail::packed_type<T, BITS>>("unpack_" #NAME, packed, v);       \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void pack_##NAME##_rows(span<const T> v, std::size_t rows, std::size_t cols,                    \
-                          span<std::uint8_t> packed) {                                            \
-    detail::pack_rows_checked<Arch, detail::packed_type<T, BITS>>("pack_" #NAME "_rows", v, rows, \
-                                                                  cols, packed);                  \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_##NAME##_rows(span<const std::uint8_t> packed, std::size_t rows, std::size_t cols,  \
-                            span<T> v) {                                                          \
-    detail::unpack_rows_checked<Arch, detail::packed_type<T, BITS>>("unpack_" #NAME "_rows",      \
-                                                                    packed, rows, cols, v);       \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME(span<const float> x, const encoding& e, span<std::uint8_t> packed,    \
-                            const quantize_options& options = {}) {                               \
-    detail::quantize_pack_checked<Arch, detail::packed_type<T, BITS>>("quantize_pack_" #NAME, x,  \
-                                                                      e, packed, options);        \
-  }                                                                                               \
-  template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>           \
-  void quantize_pack_##NAME(span<const float> x, const Layout& layout,                            \
-                            span<const encoding> encodings, span<std::uint8_t> packed,            \
-                            const quantize_options& options = {}) {                               \
-    detail::quantize_pack_layout_checked<Arch, detail::packed_type<T, BITS>>(                     \
-        "quantize_pack_" #NAME, x, layout, encodings, packed, options);                           \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME##_rows(span<const float> x, std::size_t rows, std::size_t cols,       \
-                                   span<const encoding> encodings, span<std::uint8_t> packed,     \
-                                   const quantize_options& options = {}) {                        \
-    detail::quantize_pack_rows_checked<Arch, detail::packed_type<T, BITS>>(                       \
-        "quantize_pack_" #NAME "_rows", x, rows, cols, encodings, packed, options);               \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void quantize_pack_##NAME##_rows(span<const float> x, std::size_t rows, std::size_t cols,       \
-                                   const encoding& e, span<std::uint8_t> packed,                  \
-                                   const quantize_options& options = {}) {                        \
-    detail::quantize_pack_rows_checked<Arch, detail::packed_type<T, BITS>>(                       \
-        "quantize_pack_" #NAME "_rows", x, rows, cols, span<const encoding>(&e, 1), packed,       \
-        options);                                                                                 \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const encoding& e,               \
-                                span<float> x) {                                                  \
-    detail::unpack_dequantize_checked<Arch, detail::packed_type<T, BITS>>(                        \
-        "unpack_dequantize_" #NAME, packed, e, x);                                                \
-  }                                                                                               \
-  template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>           \
-  void unpack_dequantize_##NAME(span<const std::uint8_t> packed, const Layout& layout,            \
-                                span<const encoding> encodings, span<float> x) {                  \
-    detail::unpack_dequantize_layout_checked<Arch, detail::packed_type<T, BITS>>(                 \
-        "unpack_dequantize_" #NAME, packed, layout, encodings, x);                                \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME##_rows(span<const std::uint8_t> packed, std::size_t rows,         \
-                                       std::size_t cols, span<const encoding> encodings,          \
-                                       span<float> x) {                                           \
-    detail::unpack_dequantize_rows_checked<Arch, detail::packed_type<T, BITS>>(                   \
-        "unpack_dequantize_" #NAME "_rows", packed, rows, cols, encodings, x);                    \
-  }                                                                                               \
-  template <class Arch = default_arch>                                                            \
-  void unpack_dequantize_##NAME##_rows(span<const std::uint8_t> packed, std::size_t rows,         \
-                                       std::size_t cols, const encoding& e, span<float> x) {      \
-    detail::unpack_dequantize_rows_checked<Arch, detail::packed_type<T, BITS>>(                   \
-        "unpack_dequantize_" #NAME "_rows", packed, rows, cols, span<const encoding>(&e, 1), x);  \
-  }
+// Spans rather than deduced containers, so that any container converts; only the layout
+// (channel_layout or block_layout) is deduced.
+// --- int4: signed 4-bit codes, [-8, 7]
+template <class Arch = default_arch>
+void pack_int4(span<const std::int8_t> v, span<std::uint8_t> packed) {
+  detail::pack_checked<detail::instruction_set_t<Arch>, detail::int4_codes>("pack_int4", v, packed);
+}
+template <class Arch = default_arch>
+void unpack_int4(span<const std::uint8_t> packed, span<std::int8_t> v) {
+  detail::unpack_checked<detail::instruction_set_t<Arch>, detail::int4_codes>("unpack_int4", packed,
+                                                                              v);
+}
+template <class Arch = default_arch>
+void pack_int4_rows(span<const std::int8_t> v, std::size_t rows, std::size_t cols,
+                    span<std::uint8_t> packed) {
+  detail::pack_rows_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "pack_int4_rows", v, rows, cols, packed);
+}
+template <class Arch = default_arch>
+void unpack_int4_rows(span<const std::uint8_t> packed, std::size_t rows, std::size_t cols,
+                      span<std::int8_t> v) {
+  detail::unpack_rows_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "unpack_int4_rows", packed, rows, cols, v);
+}
+template <class Arch = default_arch>
+void quantize_pack_int4(span<const float> x, const encoding& e, span<std::uint8_t> packed,
+                        const quantize_options& options = {}) {
+  detail::quantize_pack_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "quantize_pack_int4", x, e, packed, options);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void quantize_pack_int4(span<const float> x, const Layout& layout, span<const encoding> encodings,
+                        span<std::uint8_t> packed, const quantize_options& options = {}) {
+  detail::quantize_pack_layout_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "quantize_pack_int4", x, layout, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_int4_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                             span<const encoding> encodings, span<std::uint8_t> packed,
+                             const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "quantize_pack_int4_rows", x, rows, cols, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_int4_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                             const encoding& e, span<std::uint8_t> packed,
+                             const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "quantize_pack_int4_rows", x, rows, cols, span<const encoding>(&e, 1), packed, options);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_int4(span<const std::uint8_t> packed, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "unpack_dequantize_int4", packed, e, x);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void unpack_dequantize_int4(span<const std::uint8_t> packed, const Layout& layout,
+                            span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_layout_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "unpack_dequantize_int4", packed, layout, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_int4_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                 std::size_t cols, span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "unpack_dequantize_int4_rows", packed, rows, cols, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_int4_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                 std::size_t cols, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::int4_codes>(
+      "unpack_dequantize_int4_rows", packed, rows, cols, span<const encoding>(&e, 1), x);
+}
 
-QUANTA_PACKED_TYPE_FUNCTIONS(int4, std::int8_t, 4)
-QUANTA_PACKED_TYPE_FUNCTIONS(uint4, std::uint8_t, 4)
-QUANTA_PACKED_TYPE_FUNCTIONS(int2, std::int8_t, 2)
-QUANTA_PACKED_TYPE_FUNCTIONS(uint2, std::uint8_t, 2)
+// --- uint4: unsigned 4-bit codes, [0, 15]
+template <class Arch = default_arch>
+void pack_uint4(span<const std::uint8_t> v, span<std::uint8_t> packed) {
+  detail::pack_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>("pack_uint4", v,
+                                                                             packed);
+}
+template <class Arch = default_arch>
+void unpack_uint4(span<const std::uint8_t> packed, span<std::uint8_t> v) {
+  detail::unpack_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>("unpack_uint4",
+                                                                               packed, v);
+}
+template <class Arch = default_arch>
+void pack_uint4_rows(span<const std::uint8_t> v, std::size_t rows, std::size_t cols,
+                     span<std::uint8_t> packed) {
+  detail::pack_rows_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "pack_uint4_rows", v, rows, cols, packed);
+}
+template <class Arch = default_arch>
+void unpack_uint4_rows(span<const std::uint8_t> packed, std::size_t rows, std::size_t cols,
+                       span<std::uint8_t> v) {
+  detail::unpack_rows_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "unpack_uint4_rows", packed, rows, cols, v);
+}
+template <class Arch = default_arch>
+void quantize_pack_uint4(span<const float> x, const encoding& e, span<std::uint8_t> packed,
+                         const quantize_options& options = {}) {
+  detail::quantize_pack_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "quantize_pack_uint4", x, e, packed, options);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void quantize_pack_uint4(span<const float> x, const Layout& layout, span<const encoding> encodings,
+                         span<std::uint8_t> packed, const quantize_options& options = {}) {
+  detail::quantize_pack_layout_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "quantize_pack_uint4", x, layout, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_uint4_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                              span<const encoding> encodings, span<std::uint8_t> packed,
+                              const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "quantize_pack_uint4_rows", x, rows, cols, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_uint4_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                              const encoding& e, span<std::uint8_t> packed,
+                              const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "quantize_pack_uint4_rows", x, rows, cols, span<const encoding>(&e, 1), packed, options);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_uint4(span<const std::uint8_t> packed, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "unpack_dequantize_uint4", packed, e, x);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void unpack_dequantize_uint4(span<const std::uint8_t> packed, const Layout& layout,
+                             span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_layout_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "unpack_dequantize_uint4", packed, layout, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_uint4_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                  std::size_t cols, span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "unpack_dequantize_uint4_rows", packed, rows, cols, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_uint4_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                  std::size_t cols, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::uint4_codes>(
+      "unpack_dequantize_uint4_rows", packed, rows, cols, span<const encoding>(&e, 1), x);
+}
 
-#undef QUANTA_PACKED_TYPE_FUNCTIONS
+// --- int2: signed 2-bit codes, [-2, 1]
+template <class Arch = default_arch>
+void pack_int2(span<const std::int8_t> v, span<std::uint8_t> packed) {
+  detail::pack_checked<detail::instruction_set_t<Arch>, detail::int2_codes>("pack_int2", v, packed);
+}
+template <class Arch = default_arch>
+void unpack_int2(span<const std::uint8_t> packed, span<std::int8_t> v) {
+  detail::unpack_checked<detail::instruction_set_t<Arch>, detail::int2_codes>("unpack_int2", packed,
+                                                                              v);
+}
+template <class Arch = default_arch>
+void pack_int2_rows(span<const std::int8_t> v, std::size_t rows, std::size_t cols,
+                    span<std::uint8_t> packed) {
+  detail::pack_rows_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "pack_int2_rows", v, rows, cols, packed);
+}
+template <class Arch = default_arch>
+void unpack_int2_rows(span<const std::uint8_t> packed, std::size_t rows, std::size_t cols,
+                      span<std::int8_t> v) {
+  detail::unpack_rows_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "unpack_int2_rows", packed, rows, cols, v);
+}
+template <class Arch = default_arch>
+void quantize_pack_int2(span<const float> x, const encoding& e, span<std::uint8_t> packed,
+                        const quantize_options& options = {}) {
+  detail::quantize_pack_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "quantize_pack_int2", x, e, packed, options);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void quantize_pack_int2(span<const float> x, const Layout& layout, span<const encoding> encodings,
+                        span<std::uint8_t> packed, const quantize_options& options = {}) {
+  detail::quantize_pack_layout_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "quantize_pack_int2", x, layout, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_int2_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                             span<const encoding> encodings, span<std::uint8_t> packed,
+                             const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "quantize_pack_int2_rows", x, rows, cols, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_int2_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                             const encoding& e, span<std::uint8_t> packed,
+                             const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "quantize_pack_int2_rows", x, rows, cols, span<const encoding>(&e, 1), packed, options);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_int2(span<const std::uint8_t> packed, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "unpack_dequantize_int2", packed, e, x);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void unpack_dequantize_int2(span<const std::uint8_t> packed, const Layout& layout,
+                            span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_layout_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "unpack_dequantize_int2", packed, layout, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_int2_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                 std::size_t cols, span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "unpack_dequantize_int2_rows", packed, rows, cols, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_int2_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                 std::size_t cols, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::int2_codes>(
+      "unpack_dequantize_int2_rows", packed, rows, cols, span<const encoding>(&e, 1), x);
+}
+
+// --- uint2: unsigned 2-bit codes, [0, 3]
+template <class Arch = default_arch>
+void pack_uint2(span<const std::uint8_t> v, span<std::uint8_t> packed) {
+  detail::pack_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>("pack_uint2", v,
+                                                                             packed);
+}
+template <class Arch = default_arch>
+void unpack_uint2(span<const std::uint8_t> packed, span<std::uint8_t> v) {
+  detail::unpack_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>("unpack_uint2",
+                                                                               packed, v);
+}
+template <class Arch = default_arch>
+void pack_uint2_rows(span<const std::uint8_t> v, std::size_t rows, std::size_t cols,
+                     span<std::uint8_t> packed) {
+  detail::pack_rows_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "pack_uint2_rows", v, rows, cols, packed);
+}
+template <class Arch = default_arch>
+void unpack_uint2_rows(span<const std::uint8_t> packed, std::size_t rows, std::size_t cols,
+                       span<std::uint8_t> v) {
+  detail::unpack_rows_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "unpack_uint2_rows", packed, rows, cols, v);
+}
+template <class Arch = default_arch>
+void quantize_pack_uint2(span<const float> x, const encoding& e, span<std::uint8_t> packed,
+                         const quantize_options& options = {}) {
+  detail::quantize_pack_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "quantize_pack_uint2", x, e, packed, options);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void quantize_pack_uint2(span<const float> x, const Layout& layout, span<const encoding> encodings,
+                         span<std::uint8_t> packed, const quantize_options& options = {}) {
+  detail::quantize_pack_layout_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "quantize_pack_uint2", x, layout, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_uint2_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                              span<const encoding> encodings, span<std::uint8_t> packed,
+                              const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "quantize_pack_uint2_rows", x, rows, cols, encodings, packed, options);
+}
+template <class Arch = default_arch>
+void quantize_pack_uint2_rows(span<const float> x, std::size_t rows, std::size_t cols,
+                              const encoding& e, span<std::uint8_t> packed,
+                              const quantize_options& options = {}) {
+  detail::quantize_pack_rows_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "quantize_pack_uint2_rows", x, rows, cols, span<const encoding>(&e, 1), packed, options);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_uint2(span<const std::uint8_t> packed, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "unpack_dequantize_uint2", packed, e, x);
+}
+template <class Arch = default_arch, class Layout, class = detail::if_layout<Layout>>
+void unpack_dequantize_uint2(span<const std::uint8_t> packed, const Layout& layout,
+                             span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_layout_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "unpack_dequantize_uint2", packed, layout, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_uint2_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                  std::size_t cols, span<const encoding> encodings, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "unpack_dequantize_uint2_rows", packed, rows, cols, encodings, x);
+}
+template <class Arch = default_arch>
+void unpack_dequantize_uint2_rows(span<const std::uint8_t> packed, std::size_t rows,
+                                  std::size_t cols, const encoding& e, span<float> x) {
+  detail::unpack_dequantize_rows_checked<detail::instruction_set_t<Arch>, detail::uint2_codes>(
+      "unpack_dequantize_uint2_rows", packed, rows, cols, span<const encoding>(&e, 1), x);
+}
 
 // --- FBGEMM row-wise fused N-bit format (embedding tables)
 // ---------------------------------------- Each row of `cols` floats: packed_row_size(cols, bits)

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <new>
@@ -14,6 +15,7 @@
 
 #include "quanta/config.hpp"
 #include "quanta/detail/affine.hpp"
+#include "quanta/detail/instruction_set.hpp"
 #include "quanta/detail/quantize_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
@@ -203,86 +205,108 @@ void check_fake_quant_layout(const char* function, span<const float> x, const La
   check_alias(function, x.data(), y.data(), x.size());
 }
 
+template <class Arch, class Layout>
+void quantize_dequantize_layout(span<const float> x, const Layout& layout,
+                                span<const encoding> encodings, span<float> y,
+                                const quantize_options& options) {
+  constexpr const char* function = "quantize_dequantize";
+  check_fake_quant_layout(function, x, layout, y);
+  const auto params = checked_params<void>(function, encodings, expected_encodings(layout),
+                                           encodings_meaning(layout), options);
+  quantize_dequantize_channels<Arch>(x.data(), layout, params.data(), params.size(), y.data());
+}
+
 }  // namespace detail
+
+// The instruction set is the translation unit's unless Arch names another (an xsimd architecture,
+// or quanta::runtime_arch with quanta::dispatch). The storage type Q of the codes is deduced from q
+// (std::vector, std::array, quanta::span, ...) and may be named instead of Arch:
+// quantize<std::uint8_t>(x, e, q) is quantize(x, e, q).
+
+// q = quantize(x): one encoding for the whole tensor.
+template <class Arch = default_arch, class Codes>
+void quantize(span<const float> x, const encoding& e, Codes&& q,
+              const quantize_options& options = {}) {
+  using call = detail::storage_call<Arch, detail::range_element_t<Codes>>;
+  using Q = typename call::storage;
+  detail::quantize_checked<typename call::arch, Q>(x, e, span<Q>(std::data(q), std::size(q)),
+                                                   options);
+}
+
+// x = dequantize(q).
+template <class Arch = default_arch, class Codes>
+void dequantize(const Codes& q, const encoding& e, span<float> x) {
+  using call = detail::storage_call<Arch, detail::range_element_t<const Codes>>;
+  using Q = typename call::storage;
+  detail::dequantize_checked<typename call::arch, Q>(span<const Q>(std::data(q), std::size(q)), e,
+                                                     x);
+}
+
+// Per channel: the encodings of layout's channels, in channel order.
+template <class Arch = default_arch, class Codes>
+void quantize(span<const float> x, const channel_layout& layout, span<const encoding> encodings,
+              Codes&& q, const quantize_options& options = {}) {
+  using call = detail::storage_call<Arch, detail::range_element_t<Codes>>;
+  using Q = typename call::storage;
+  detail::quantize_layout_checked<typename call::arch, Q>(
+      x, layout, encodings, span<Q>(std::data(q), std::size(q)), options);
+}
+
+template <class Arch = default_arch, class Codes>
+void dequantize(const Codes& q, const channel_layout& layout, span<const encoding> encodings,
+                span<float> x) {
+  using call = detail::storage_call<Arch, detail::range_element_t<const Codes>>;
+  using Q = typename call::storage;
+  detail::dequantize_layout_checked<typename call::arch, Q>(
+      span<const Q>(std::data(q), std::size(q)), layout, encodings, x);
+}
+
+// Per block: the encodings in block_layout::encoding_index order.
+template <class Arch = default_arch, class Codes>
+void quantize(span<const float> x, const block_layout& layout, span<const encoding> encodings,
+              Codes&& q, const quantize_options& options = {}) {
+  using call = detail::storage_call<Arch, detail::range_element_t<Codes>>;
+  using Q = typename call::storage;
+  detail::quantize_layout_checked<typename call::arch, Q>(
+      x, layout, encodings, span<Q>(std::data(q), std::size(q)), options);
+}
+
+template <class Arch = default_arch, class Codes>
+void dequantize(const Codes& q, const block_layout& layout, span<const encoding> encodings,
+                span<float> x) {
+  using call = detail::storage_call<Arch, detail::range_element_t<const Codes>>;
+  using Q = typename call::storage;
+  detail::dequantize_layout_checked<typename call::arch, Q>(
+      span<const Q>(std::data(q), std::size(q)), layout, encodings, x);
+}
 
 // Fake quantization: y = dequantize(quantize(x)). y may be x itself.
 template <class Arch = default_arch>
 void quantize_dequantize(span<const float> x, const encoding& e, span<float> y,
                          const quantize_options& options = {}) {
+  using arch = detail::instruction_set_t<Arch>;
   constexpr const char* function = "quantize_dequantize";
   detail::check_sizes(function, "x", x.size(), "y", y.size());
   detail::check_alias(function, x.data(), y.data(), x.size());
   detail::check_encoding(function, e);
-  detail::quantize_dequantize_tensor<Arch>(x.data(), x.size(),
+  detail::quantize_dequantize_tensor<arch>(x.data(), x.size(),
                                            detail::make_affine_params(e, options), y.data());
-}
-
-template <class Arch = default_arch, class Layout>
-void quantize_dequantize_layout(span<const float> x, const Layout& layout,
-                                span<const encoding> encodings, span<float> y,
-                                const quantize_options& options) {
-  constexpr const char* function = "quantize_dequantize";
-  detail::check_fake_quant_layout(function, x, layout, y);
-  const auto params =
-      detail::checked_params<void>(function, encodings, detail::expected_encodings(layout),
-                                   detail::encodings_meaning(layout), options);
-  detail::quantize_dequantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
-                                             y.data());
 }
 
 template <class Arch = default_arch>
 void quantize_dequantize(span<const float> x, const channel_layout& layout,
                          span<const encoding> encodings, span<float> y,
                          const quantize_options& options = {}) {
-  quantize_dequantize_layout<Arch>(x, layout, encodings, y, options);
+  detail::quantize_dequantize_layout<detail::instruction_set_t<Arch>>(x, layout, encodings, y,
+                                                                      options);
 }
 
 template <class Arch = default_arch>
 void quantize_dequantize(span<const float> x, const block_layout& layout,
                          span<const encoding> encodings, span<float> y,
                          const quantize_options& options = {}) {
-  quantize_dequantize_layout<Arch>(x, layout, encodings, y, options);
+  detail::quantize_dequantize_layout<detail::instruction_set_t<Arch>>(x, layout, encodings, y,
+                                                                      options);
 }
-
-// quantize and dequantize for each storage type: plain overloads rather than a deduced template,
-// so that std::vector and other containers convert to span without naming the type.
-#define QUANTA_STORAGE_OVERLOADS(Q)                                                                \
-  template <class Arch = default_arch>                                                             \
-  void quantize(span<const float> x, const encoding& e, span<Q> q,                                 \
-                const quantize_options& options = {}) {                                            \
-    detail::quantize_checked<Arch, Q>(x, e, q, options);                                           \
-  }                                                                                                \
-  template <class Arch = default_arch>                                                             \
-  void dequantize(span<const Q> q, const encoding& e, span<float> x) {                             \
-    detail::dequantize_checked<Arch, Q>(q, e, x);                                                  \
-  }                                                                                                \
-  template <class Arch = default_arch>                                                             \
-  void quantize(span<const float> x, const channel_layout& layout, span<const encoding> encodings, \
-                span<Q> q, const quantize_options& options = {}) {                                 \
-    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                    \
-  }                                                                                                \
-  template <class Arch = default_arch>                                                             \
-  void dequantize(span<const Q> q, const channel_layout& layout, span<const encoding> encodings,   \
-                  span<float> x) {                                                                 \
-    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                           \
-  }                                                                                                \
-  template <class Arch = default_arch>                                                             \
-  void quantize(span<const float> x, const block_layout& layout, span<const encoding> encodings,   \
-                span<Q> q, const quantize_options& options = {}) {                                 \
-    detail::quantize_layout_checked<Arch, Q>(x, layout, encodings, q, options);                    \
-  }                                                                                                \
-  template <class Arch = default_arch>                                                             \
-  void dequantize(span<const Q> q, const block_layout& layout, span<const encoding> encodings,     \
-                  span<float> x) {                                                                 \
-    detail::dequantize_layout_checked<Arch, Q>(q, layout, encodings, x);                           \
-  }
-
-QUANTA_STORAGE_OVERLOADS(std::int8_t)
-QUANTA_STORAGE_OVERLOADS(std::uint8_t)
-QUANTA_STORAGE_OVERLOADS(std::int16_t)
-QUANTA_STORAGE_OVERLOADS(std::uint16_t)
-QUANTA_STORAGE_OVERLOADS(std::int32_t)
-
-#undef QUANTA_STORAGE_OVERLOADS
 
 }  // namespace quanta

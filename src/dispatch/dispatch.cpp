@@ -36,17 +36,24 @@ bool runs_avx512vbmi() noexcept {
          (ecx & bit_AVX512VBMI) != 0;
 }
 
+bool runs_avx2() noexcept {
+  return xsimd::available_architectures().avx2 && __builtin_cpu_supports("avx2");
+}
+
+bool runs_sse4_1() noexcept {
+  return xsimd::available_architectures().sse4_1 != 0;
+}
+
+bool runs_sse2() noexcept {
+  return true;  // the x86-64 baseline
+}
+
 // Best first.
 const candidate candidates[] = {
-    {"avx512vbmi", &quanta_dispatch_table_avx512vbmi, &runs_avx512vbmi},
-    {"avx512bw", &quanta_dispatch_table_avx512bw, &runs_avx512bw},
-    {"avx2", &quanta_dispatch_table_avx2,
-     []() noexcept {
-       return xsimd::available_architectures().avx2 && __builtin_cpu_supports("avx2");
-     }},
-    {"sse4.1", &quanta_dispatch_table_sse4_1,
-     []() noexcept { return xsimd::available_architectures().sse4_1 != 0; }},
-    {"sse2", &quanta_dispatch_table_sse2, []() noexcept { return true; }},
+#define QUANTA_DISPATCH_ARCH(id, name, xsimd_arch, runs, flags) \
+  {name, &quanta_dispatch_table_##id, &runs},
+#include "archs.inc"
+#undef QUANTA_DISPATCH_ARCH
 };
 
 const candidate* find(const char* name) noexcept {
@@ -110,82 +117,14 @@ std::vector<const char*> available_archs() {
 
 namespace detail {
 
-#define QUANTA_DISPATCH_DEFINE(Q)                                                              \
-  template <>                                                                                  \
-  void quantize_tensor<runtime_arch, Q>(const float* x, std::size_t n, const affine_params& p, \
-                                        Q* q) noexcept {                                       \
-    (table().*storage_member<Q>()).quantize(x, n, p, q);                                       \
-  }                                                                                            \
-  template <>                                                                                  \
-  void dequantize_tensor<runtime_arch, Q>(const Q* q, std::size_t n, const affine_params& p,   \
-                                          float* x) noexcept {                                 \
-    (table().*storage_member<Q>()).dequantize(q, n, p, x);                                     \
-  }                                                                                            \
-  template <>                                                                                  \
-  void quantize_channels<runtime_arch, channel_layout, Q>(                                     \
-      const float* x, const channel_layout& l, const affine_params* p, std::size_t c, Q* q) {  \
-    (table().*storage_member<Q>()).quantize_channels(x, l, p, c, q);                           \
-  }                                                                                            \
-  template <>                                                                                  \
-  void quantize_channels<runtime_arch, block_layout, Q>(                                       \
-      const float* x, const block_layout& l, const affine_params* p, std::size_t c, Q* q) {    \
-    (table().*storage_member<Q>()).quantize_blocks(x, l, p, c, q);                             \
-  }                                                                                            \
-  template <>                                                                                  \
-  void dequantize_channels<runtime_arch, channel_layout, Q>(                                   \
-      const Q* q, const channel_layout& l, const affine_params* p, std::size_t c, float* x) {  \
-    (table().*storage_member<Q>()).dequantize_channels(q, l, p, c, x);                         \
-  }                                                                                            \
-  template <>                                                                                  \
-  void dequantize_channels<runtime_arch, block_layout, Q>(                                     \
-      const Q* q, const block_layout& l, const affine_params* p, std::size_t c, float* x) {    \
-    (table().*storage_member<Q>()).dequantize_blocks(q, l, p, c, x);                           \
+// Every kernel of the list, forwarded to the current table.
+#define QUANTA_KERNEL(member, function, template_arguments, result, parameters, arguments, spec) \
+  template <>                                                                                    \
+  result function<runtime_arch QUANTA_DISPATCH_UNPAREN template_arguments> parameters spec {     \
+    return table().member arguments;                                                             \
   }
-
-QUANTA_DISPATCH_DEFINE(std::int8_t)
-QUANTA_DISPATCH_DEFINE(std::uint8_t)
-QUANTA_DISPATCH_DEFINE(std::int16_t)
-QUANTA_DISPATCH_DEFINE(std::uint16_t)
-QUANTA_DISPATCH_DEFINE(std::int32_t)
-#undef QUANTA_DISPATCH_DEFINE
-
-template <>
-void quantize_dequantize_tensor<runtime_arch>(const float* x, std::size_t n, const affine_params& p,
-                                              float* y) noexcept {
-  table().quantize_dequantize(x, n, p, y);
-}
-
-template <>
-void quantize_dequantize_channels<runtime_arch, channel_layout>(const float* x,
-                                                                const channel_layout& l,
-                                                                const affine_params* p,
-                                                                std::size_t c, float* y) {
-  table().quantize_dequantize_channels(x, l, p, c, y);
-}
-
-template <>
-void quantize_dequantize_channels<runtime_arch, block_layout>(const float* x, const block_layout& l,
-                                                              const affine_params* p, std::size_t c,
-                                                              float* y) {
-  table().quantize_dequantize_blocks(x, l, p, c, y);
-}
-
-template <>
-min_max_result min_max<runtime_arch>(const float* x, std::size_t n) noexcept {
-  return table().min_max(x, n);
-}
-
-template <>
-float abs_max<runtime_arch>(const float* x, std::size_t n) noexcept {
-  return table().abs_max(x, n);
-}
-
-template <>
-std::vector<min_max_result> min_max_per_channel<runtime_arch>(const float* x, std::size_t outer,
-                                                              std::size_t channels,
-                                                              std::size_t inner) {
-  return table().min_max_per_channel(x, outer, channels, inner);
-}
+#include "quanta/detail/kernels.inc"
+#undef QUANTA_KERNEL
 
 }  // namespace detail
 }  // namespace quanta

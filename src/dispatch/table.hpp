@@ -2,55 +2,21 @@
 // The kernels of one instruction set, as the dispatch library calls them (private header).
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
 #include <type_traits>
-#include <vector>
 
-#include "quanta/detail/quantize_kernels.hpp"
-#include "quanta/detail/reduce_kernels.hpp"
-#include "quanta/encoding.hpp"
+#include "quanta/detail/kernel_headers.hpp"
+
+#define QUANTA_DISPATCH_UNPAREN(...) __VA_ARGS__
 
 namespace quanta::detail {
 
-template <class Q>
-struct storage_kernels {
-  void (*quantize)(const float*, std::size_t, const affine_params&, Q*) noexcept;
-  void (*dequantize)(const Q*, std::size_t, const affine_params&, float*) noexcept;
-  void (*quantize_channels)(const float*, const channel_layout&, const affine_params*, std::size_t,
-                            Q*);
-  void (*quantize_blocks)(const float*, const block_layout&, const affine_params*, std::size_t, Q*);
-  void (*dequantize_channels)(const Q*, const channel_layout&, const affine_params*, std::size_t,
-                              float*);
-  void (*dequantize_blocks)(const Q*, const block_layout&, const affine_params*, std::size_t,
-                            float*);
-};
-
+// One member per row of the kernel list.
 struct kernel_table {
-  storage_kernels<std::int8_t> int8;
-  storage_kernels<std::uint8_t> uint8;
-  storage_kernels<std::int16_t> int16;
-  storage_kernels<std::uint16_t> uint16;
-  storage_kernels<std::int32_t> int32;
-  void (*quantize_dequantize)(const float*, std::size_t, const affine_params&, float*) noexcept;
-  void (*quantize_dequantize_channels)(const float*, const channel_layout&, const affine_params*,
-                                       std::size_t, float*);
-  void (*quantize_dequantize_blocks)(const float*, const block_layout&, const affine_params*,
-                                     std::size_t, float*);
-  min_max_result (*min_max)(const float*, std::size_t) noexcept;
-  float (*abs_max)(const float*, std::size_t) noexcept;
-  std::vector<min_max_result> (*min_max_per_channel)(const float*, std::size_t, std::size_t,
-                                                     std::size_t);
+#define QUANTA_KERNEL(member, function, template_arguments, result, parameters, arguments, spec) \
+  result(*member) parameters spec;
+#include "quanta/detail/kernels.inc"
+#undef QUANTA_KERNEL
 };
-
-template <class Q>
-constexpr storage_kernels<Q> kernel_table::*storage_member() noexcept {
-  if constexpr (std::is_same_v<Q, std::int8_t>) return &kernel_table::int8;
-  if constexpr (std::is_same_v<Q, std::uint8_t>) return &kernel_table::uint8;
-  if constexpr (std::is_same_v<Q, std::int16_t>) return &kernel_table::int16;
-  if constexpr (std::is_same_v<Q, std::uint16_t>) return &kernel_table::uint16;
-  if constexpr (std::is_same_v<Q, std::int32_t>) return &kernel_table::int32;
-}
 
 // The callers are built for baseline x86-64 and run legacy SSE code between kernel calls. The
 // VZEROUPPER that the compiler puts before a kernel's return does not clear AVX-512's registers
@@ -96,49 +62,32 @@ constexpr auto clean_entry(R (*)(A...)) noexcept -> R (*)(A...) {
 }
 
 template <auto Kernel>
-constexpr auto entry() noexcept {
+constexpr auto table_entry() noexcept {
   return clean_entry<Kernel>(Kernel);
 }
 #else
 template <auto Kernel>
-constexpr auto entry() noexcept {
+constexpr auto table_entry() noexcept {
   return Kernel;
 }
 #endif
 
-template <class Arch, class Q>
-constexpr storage_kernels<Q> make_storage_kernels() noexcept {
-  return {entry<&quantize_tensor<Arch, Q>>(),
-          entry<&dequantize_tensor<Arch, Q>>(),
-          entry<&quantize_channels<Arch, channel_layout, Q>>(),
-          entry<&quantize_channels<Arch, block_layout, Q>>(),
-          entry<&dequantize_channels<Arch, channel_layout, Q>>(),
-          entry<&dequantize_channels<Arch, block_layout, Q>>()};
-}
-
 template <class Arch>
 constexpr kernel_table make_kernel_table() noexcept {
-  return {make_storage_kernels<Arch, std::int8_t>(),
-          make_storage_kernels<Arch, std::uint8_t>(),
-          make_storage_kernels<Arch, std::int16_t>(),
-          make_storage_kernels<Arch, std::uint16_t>(),
-          make_storage_kernels<Arch, std::int32_t>(),
-          entry<&quantize_dequantize_tensor<Arch>>(),
-          entry<&quantize_dequantize_channels<Arch, channel_layout>>(),
-          entry<&quantize_dequantize_channels<Arch, block_layout>>(),
-          entry<&min_max<Arch>>(),
-          entry<&abs_max<Arch>>(),
-          entry<&min_max_per_channel<Arch>>()};
+  return kernel_table{
+#define QUANTA_KERNEL(member, function, template_arguments, result, parameters, arguments, spec) \
+  table_entry<&function<Arch QUANTA_DISPATCH_UNPAREN template_arguments>>(),
+#include "quanta/detail/kernels.inc"
+#undef QUANTA_KERNEL
+  };
 }
 
 }  // namespace quanta::detail
 
-// One per instruction set, defined in kernels.cpp compiled with that instruction set's flags
-// (avx512vbmi: the avx512bw kernels compiled with -mavx512vbmi too).
+// One per row of archs.inc, each defined in kernels.cpp compiled with that row's flags.
 extern "C" {
-const quanta::detail::kernel_table* quanta_dispatch_table_sse2() noexcept;
-const quanta::detail::kernel_table* quanta_dispatch_table_sse4_1() noexcept;
-const quanta::detail::kernel_table* quanta_dispatch_table_avx2() noexcept;
-const quanta::detail::kernel_table* quanta_dispatch_table_avx512bw() noexcept;
-const quanta::detail::kernel_table* quanta_dispatch_table_avx512vbmi() noexcept;
+#define QUANTA_DISPATCH_ARCH(id, name, xsimd_arch, runs, flags) \
+  const quanta::detail::kernel_table* quanta_dispatch_table_##id() noexcept;
+#include "archs.inc"
+#undef QUANTA_DISPATCH_ARCH
 }

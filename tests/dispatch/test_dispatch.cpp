@@ -1,5 +1,7 @@
 // Built without -march: every kernel below runs through quanta::dispatch.
 #include <quanta/dispatch.hpp>
+#include <quanta/ref/metrics.hpp>
+#include <quanta/ref/pack.hpp>
 #include <quanta/ref/quantize.hpp>
 #include <quanta/ref/reduce.hpp>
 
@@ -134,6 +136,86 @@ void check_everything() {
   CHECK(quanta::abs_max<runtime_arch>(x) == quanta::ref::abs_max(x));
 }
 
+// The kernels that runtime_arch reaches through the rest of the public API: packing (plain, fused,
+// per channel and per row), metrics, histograms and encodings from data. Packing and counts equal
+// the reference exactly; sums of metrics only closely, as between any two instruction sets.
+void check_other_kernels() {
+  const std::vector<float> x = inputs(1003);
+  const encoding e4{0.5f, -2, 4, true};
+  const auto p4 = quanta::detail::make_affine_params(e4, quantize_options{});
+  std::vector<std::uint8_t> packed(quanta::packed_size(x.size(), 4)), packed_ref(packed.size());
+  quanta::quantize_pack_int4<runtime_arch>(x, e4, packed);
+  std::vector<std::int8_t> codes(x.size());
+  quanta::ref::quantize(quanta::span<const float>(x), p4, quanta::span<std::int8_t>(codes));
+  quanta::ref::pack(quanta::span<const std::int8_t>(codes), 4,
+                    quanta::span<std::uint8_t>(packed_ref));
+  REQUIRE(packed == packed_ref);
+  std::vector<std::int8_t> unpacked(x.size());
+  quanta::unpack_int4<runtime_arch>(packed, unpacked);
+  REQUIRE(unpacked == codes);
+  std::vector<std::uint8_t> repacked(packed.size());
+  quanta::pack_int4<runtime_arch>(unpacked, repacked);
+  REQUIRE(repacked == packed_ref);
+  std::vector<float> y(x.size()), y_ref(x.size());
+  quanta::unpack_dequantize_int4<runtime_arch>(packed, e4, y);
+  quanta::ref::dequantize(quanta::span<const std::int8_t>(codes), p4, quanta::span<float>(y_ref));
+  REQUIRE(same_bits(y, y_ref));
+
+  const quanta::channel_layout rows{1, 17, 59};
+  const std::vector<float> w = inputs(rows.size());
+  std::vector<encoding> per_row(rows.channels, encoding{0.25f, 1, 2, false});
+  std::vector<std::uint8_t> w_packed(quanta::packed_rows_size(rows.channels, rows.inner, 2));
+  std::vector<std::uint8_t> w_packed_native(w_packed.size());
+  quanta::quantize_pack_uint2_rows<runtime_arch>(w, rows.channels, rows.inner, per_row, w_packed);
+  quanta::quantize_pack_uint2_rows(w, rows.channels, rows.inner, per_row, w_packed_native);
+  REQUIRE(w_packed == w_packed_native);
+  std::vector<std::uint8_t> c_packed(quanta::packed_size(w.size(), 4)),
+      c_packed_native(c_packed.size());
+  std::vector<encoding> per_channel(rows.channels, encoding{0.125f, 3, 4, false});
+  quanta::quantize_pack_uint4<runtime_arch>(w, rows, per_channel, c_packed);
+  quanta::quantize_pack_uint4(w, rows, per_channel, c_packed_native);
+  REQUIRE(c_packed == c_packed_native);
+
+  std::vector<float> finite = inputs(2000);
+  for (float& v : finite)
+    if (!std::isfinite(v) || std::fabs(v) > 1e6f) v = 1.5f;
+  std::vector<std::uint8_t> fused(quanta::fused_row_size(100) * 20), fused_native(fused.size());
+  quanta::quantize_fused_rowwise<runtime_arch>(finite, 20, 100, fused);
+  quanta::quantize_fused_rowwise(finite, 20, 100, fused_native);
+  REQUIRE(fused == fused_native);
+
+  std::vector<float> test = finite;
+  for (std::size_t i = 0; i < test.size(); ++i)
+    test[i] += 0.01f * static_cast<float>(i % 7);
+  const quanta::error_stats s = quanta::measure_error<runtime_arch>(finite, test);
+  quanta::error_stats s_ref;
+  quanta::ref::accumulate_error(finite.data(), test.data(), finite.size(), s_ref);
+  CHECK(s.count == s_ref.count);
+  CHECK(s.non_finite == s_ref.non_finite);
+  CHECK(s.error_abs_max == s_ref.error_abs_max);
+  CHECK(s.ref_abs_max == s_ref.ref_abs_max);
+  CHECK(s.error_energy == Approx(s_ref.error_energy).epsilon(1e-12));
+  CHECK(s.dot == Approx(s_ref.dot).epsilon(1e-12));
+  CHECK(quanta::sqnr_db<runtime_arch>(finite, test) == Approx(quanta::sqnr_db(finite, test)));
+  const auto per_channel_stats = quanta::measure_error_per_channel<runtime_arch>(
+      finite, test, quanta::channel_layout{4, 5, 100});
+  REQUIRE(per_channel_stats.size() == 5);
+  CHECK(per_channel_stats[2].count == 400);
+
+  quanta::histogram h(512), h_ref(512);
+  h.observe<runtime_arch>(finite);
+  h_ref.observe(finite);
+  REQUIRE(h.lo() == h_ref.lo());
+  REQUIRE(h.hi() == h_ref.hi());
+  for (std::size_t b = 0; b < h.bins(); ++b)
+    REQUIRE(h.counts()[b] == h_ref.counts()[b]);
+
+  const encoding from_data = quanta::compute_encoding<runtime_arch>(finite);
+  const encoding from_data_native = quanta::compute_encoding(finite);
+  CHECK(from_data.scale == from_data_native.scale);
+  CHECK(from_data.zero_point == from_data_native.zero_point);
+}
+
 // Every 8-bit code, at every zero-point class, with scales that give exact, rounded, denormal and
 // infinite results; every length up to several 64-element blocks, and both buffers shifted by 0, 1,
 // 3 and 15 elements so that the head before the output's 64-byte boundary varies.
@@ -207,6 +289,7 @@ TEST_CASE("dispatch: every instruction set equals the reference", "[dispatch]") 
     REQUIRE(quanta::dispatch::select_arch(name));
     REQUIRE(std::string(quanta::dispatch::arch_name()) == name);
     check_everything();
+    check_other_kernels();
     check_dequantize_bytes<std::uint8_t>();
     check_dequantize_bytes<std::int8_t>();
     tested += tested.empty() ? name : std::string(" ") + name;

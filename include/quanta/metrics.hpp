@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/metrics_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"

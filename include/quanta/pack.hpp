@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/pack_kernels.hpp"
 #include "quanta/encoding.hpp"

@@ -3,6 +3,7 @@
 // quanta/dispatch.hpp (the compiled quanta::dispatch target).
 #pragma once
 
+#include "quanta/arch.hpp"
 #include "quanta/bias.hpp"
 #include "quanta/bias_correction.hpp"
 #include "quanta/calibrate.hpp"

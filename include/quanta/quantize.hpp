@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/quantize_kernels.hpp"
 #include "quanta/encoding.hpp"

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/reduce_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/span.hpp"

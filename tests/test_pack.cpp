@@ -1,5 +1,6 @@
 #include <quanta/pack.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 #include <quanta/ref/pack.hpp>
 
 #include <catch2/catch.hpp>

@@ -11,6 +11,7 @@
 #include "quanta/detail/metrics_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+#include "quanta/error_stats.hpp"
 #include "quanta/ref/metrics.hpp"
 #include "quanta/span.hpp"
 

@@ -18,6 +18,7 @@
 #include <quanta/metrics.hpp>
 #include <quanta/pack.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 
 #include "support/mobilenet_block.hpp"
 

@@ -3,7 +3,7 @@
 // scalar build (QUANTA_SIMD=0) runs the same tests against the reference path.
 #pragma once
 
-#include <quanta/config.hpp>
+#include <quanta/arch.hpp>
 
 #include <tuple>
 

@@ -10,6 +10,7 @@
 
 #include <quanta/encoding.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 
 using quanta::clip_activation;
 using quanta::expected_clipped_normal;

@@ -1,4 +1,5 @@
 #include <quanta/calibrate/percentile.hpp>
+#include <quanta/reduce.hpp>
 
 #include <catch2/catch.hpp>
 

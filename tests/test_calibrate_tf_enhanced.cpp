@@ -1,5 +1,6 @@
 #include <quanta/calibrate/tf_enhanced.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 
 #include <catch2/catch.hpp>
 

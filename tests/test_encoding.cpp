@@ -1,4 +1,5 @@
 #include <quanta/encoding.hpp>
+#include <quanta/reduce.hpp>  // compute_encoding(data) and its per-channel and per-block forms
 
 #include <catch2/catch.hpp>
 

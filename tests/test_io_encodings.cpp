@@ -1,6 +1,7 @@
 #if QUANTA_TEST_HAVE_IO
 
 #include <quanta/io/encodings.hpp>
+#include <quanta/reduce.hpp>
 
 #include <catch2/catch.hpp>
 

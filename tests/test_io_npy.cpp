@@ -44,6 +44,7 @@ TEST_CASE("npy: reads every supported dtype", "[io][npy]") {
     const std::vector<float> f = a.to_float();
     CHECK(f == std::vector<float>{0.5f, -2.0f, 65504.0f, 6.103515625e-05f, -0.0f, 0.333251953125f});
     CHECK(std::signbit(f[4]));
+    CHECK(a.get<quanta::float16>()[0].bits() == 0x3800);  // 0.5 in binary16
   }
   SECTION("int8") {
     const npy_array a = quanta::io::read_npy(fixture("i1_2x3.npy"));
@@ -112,6 +113,13 @@ TEST_CASE("npy: write and read back", "[io][npy]") {
   CHECK(codes_back.dtype() == npy_dtype::int8);
   CHECK(codes_back.get<std::int8_t>() == codes);
   CHECK(file_bytes(path).size() % 64 == 3);  // the data starts on a 64-byte boundary
+
+  const std::vector<quanta::float16> halves = {quanta::float16(0.1f), quanta::float16(-65504.0f)};
+  const std::vector<std::int64_t> shape_2 = {2};
+  quanta::io::write_npy<quanta::float16>(path, halves, shape_2);
+  const npy_array halves_back = quanta::io::read_npy(path);
+  CHECK(halves_back.dtype() == npy_dtype::float16);
+  CHECK(halves_back.to_float() == std::vector<float>{quanta::round_to_float16(0.1f), -65504.0f});
   std::filesystem::remove(path);
 }
 

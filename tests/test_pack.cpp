@@ -1,5 +1,6 @@
 #include <quanta/pack.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 #include <quanta/ref/pack.hpp>
 
 #include <catch2/catch.hpp>
@@ -401,15 +402,14 @@ TEMPLATE_LIST_TEST_CASE("quantize_pack: 4-bit blocks, every encoding class and o
             INFO("signed " << is_signed << " narrow " << narrow << " zero point " << zp << " scale "
                            << scale << " round " << static_cast<int>(o.round) << " divide "
                            << o.divide_by_scale << " pre " << o.zero_point_before_rounding);
-            const auto p = quanta::detail::make_affine_params(e, o);
             std::vector<std::int8_t> codes(n);
-            quanta::ref::quantize(quanta::span<const float>(x), p,
-                                  quanta::span<std::int8_t>(codes));
+            quanta::ref::quantize(quanta::span<const float>(x), e, quanta::span<std::int8_t>(codes),
+                                  o);
             bytes want(quanta::packed_size(n, 4));
             quanta::ref::pack(quanta::span<const std::int8_t>(codes), 4,
                               quanta::span<std::uint8_t>(want));
             std::vector<float> y_want(n);
-            quanta::ref::dequantize(quanta::span<const std::int8_t>(codes), p,
+            quanta::ref::dequantize(quanta::span<const std::int8_t>(codes), e,
                                     quanta::span<float>(y_want));
             bytes got(want.size(), 0xAA);
             std::vector<float> y(n);
@@ -466,7 +466,6 @@ TEMPLATE_LIST_TEST_CASE(
                               encoding{1.0f, 9, 4, false},       encoding{1.0f, 2, 4, false, true},
                               encoding{1.0f, 4, 3, false}};
   for (const encoding& e : classes) {
-    const auto p = quanta::detail::make_affine_params(e, quantize_options{});
     for (int specials = 0; specials < 2; ++specials) {
       std::vector<float> data = clean;
       if (specials == 1) {
@@ -482,7 +481,7 @@ TEMPLATE_LIST_TEST_CASE(
                              << " offset " << offset << " n " << n);
           const quanta::span<const float> x(data.data() + offset, n);
           std::vector<std::int8_t> codes(n);
-          quanta::ref::quantize(x, p, quanta::span<std::int8_t>(codes));
+          quanta::ref::quantize(x, e, quanta::span<std::int8_t>(codes));
           const std::size_t size = quanta::packed_size(n, 4);
           bytes want(size + 128, 0xAA);
           quanta::ref::pack(quanta::span<const std::int8_t>(codes), 4,

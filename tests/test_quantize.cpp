@@ -1,4 +1,5 @@
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -146,17 +146,18 @@ void check_tensor(const encoding& e, const quantize_options& o, const std::vecto
     const std::vector<float> x(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     std::vector<Q> q(n), q_ref(n);
     quanta::detail::quantize_tensor<Arch>(x.data(), n, p, q.data());
-    quanta::ref::quantize(quanta::span<const float>(x), p, quanta::span<Q>(q_ref));
+    quanta::ref::quantize(quanta::span<const float>(x), e, quanta::span<Q>(q_ref), o);
     INFO("n " << n << ", first difference at " << first_difference(q, q_ref));
     REQUIRE(same_bits(q, q_ref));
 
     std::vector<float> y(n), y_ref(n);
     quanta::detail::dequantize_tensor<Arch>(q.data(), n, p, y.data());
-    quanta::ref::dequantize(quanta::span<const Q>(q), p, quanta::span<float>(y_ref));
+    quanta::ref::dequantize(quanta::span<const Q>(q), e, quanta::span<float>(y_ref));
     REQUIRE(same_bits(y, y_ref));
 
     quanta::detail::quantize_dequantize_tensor<Arch>(x.data(), n, p, y.data());
-    quanta::ref::quantize_dequantize(quanta::span<const float>(x), p, quanta::span<float>(y_ref));
+    quanta::ref::quantize_dequantize(quanta::span<const float>(x), e, quanta::span<float>(y_ref),
+                                     o);
     REQUIRE(same_bits(y, y_ref));
   }
 }
@@ -175,7 +176,7 @@ void check_dequantize_any_code(const encoding& e) {
   const auto p = quanta::detail::make_affine_params(e, quantize_options{});
   std::vector<float> y(q.size()), y_ref(q.size());
   quanta::detail::dequantize_tensor<Arch>(q.data(), q.size(), p, y.data());
-  quanta::ref::dequantize(quanta::span<const Q>(q), p, quanta::span<float>(y_ref));
+  quanta::ref::dequantize(quanta::span<const Q>(q), e, quanta::span<float>(y_ref));
   REQUIRE(same_bits(y, y_ref));
 }
 
@@ -254,7 +255,7 @@ void check_bytes_fast_path() {
           const float* x = data.data() + shift;
           std::vector<Q> q(n), q_ref(n);
           quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
-          quanta::ref::quantize(quanta::span<const float>(x, n), p, quanta::span<Q>(q_ref));
+          quanta::ref::quantize(quanta::span<const float>(x, n), e, quanta::span<Q>(q_ref), o);
           INFO("first difference at " << first_difference(q, q_ref));
           REQUIRE(same_bits(q, q_ref));
         }
@@ -390,7 +391,7 @@ void check_words_fast_path() {
           }
           std::vector<Q> q(n), q_ref(n);
           quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
-          quanta::ref::quantize(quanta::span<const float>(x, n), p, quanta::span<Q>(q_ref));
+          quanta::ref::quantize(quanta::span<const float>(x, n), e, quanta::span<Q>(q_ref), o);
           INFO("first difference at " << first_difference(q, q_ref));
           REQUIRE(same_bits(q, q_ref));
         }
@@ -406,6 +407,7 @@ void check_layout_on(const Layout& layout, const std::vector<float>& x,
                      const std::vector<encoding>& candidates, const quantize_options& o,
                      std::uint32_t seed) {
   const std::size_t n = layout.size();
+  std::vector<encoding> encodings;
   std::vector<quanta::detail::affine_params> params;
   std::size_t count = 0;
   if constexpr (std::is_same_v<Layout, block_layout>) {
@@ -416,30 +418,30 @@ void check_layout_on(const Layout& layout, const std::vector<float>& x,
   std::mt19937 rng(seed);
   // One bitwidth class per call: the public functions accept any mix, the kernels too.
   std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
-  for (std::size_t k = 0; k < count; ++k)
-    params.push_back(quanta::detail::make_affine_params(candidates[pick(rng)], o));
+  for (std::size_t k = 0; k < count; ++k) {
+    encodings.push_back(candidates[pick(rng)]);
+    params.push_back(quanta::detail::make_affine_params(encodings.back(), o));
+  }
 
   std::vector<Q> q(n), q_ref(n);
   quanta::detail::quantize_channels<Arch>(x.data(), layout, params.data(), params.size(), q.data());
   quanta::ref::quantize(quanta::span<const float>(x), layout,
-                        quanta::span<const quanta::detail::affine_params>(params),
-                        quanta::span<Q>(q_ref));
+                        quanta::span<const encoding>(encodings), quanta::span<Q>(q_ref), o);
   INFO("first difference at " << first_difference(q, q_ref));
   REQUIRE(same_bits(q, q_ref));
 
   std::vector<float> y(n), y_ref(n);
   quanta::detail::dequantize_channels<Arch>(q.data(), layout, params.data(), params.size(),
                                             y.data());
-  quanta::ref::dequantize(quanta::span<const Q>(q), layout,
-                          quanta::span<const quanta::detail::affine_params>(params),
+  quanta::ref::dequantize(quanta::span<const Q>(q), layout, quanta::span<const encoding>(encodings),
                           quanta::span<float>(y_ref));
   REQUIRE(same_bits(y, y_ref));
 
   quanta::detail::quantize_dequantize_channels<Arch>(x.data(), layout, params.data(), params.size(),
                                                      y.data());
   quanta::ref::quantize_dequantize(quanta::span<const float>(x), layout,
-                                   quanta::span<const quanta::detail::affine_params>(params),
-                                   quanta::span<float>(y_ref));
+                                   quanta::span<const encoding>(encodings),
+                                   quanta::span<float>(y_ref), o);
   REQUIRE(same_bits(y, y_ref));
 }
 
@@ -576,9 +578,9 @@ void check_streamed(const encoding& e, const quantize_options& o, const std::vec
   const quanta::detail::affine_params p = quanta::detail::make_affine_params(e, o);
   const float* x = data.data() + 1;
   std::vector<Q> q_ref(n);
-  quanta::ref::quantize(quanta::span<const float>(x, n), p, quanta::span<Q>(q_ref));
+  quanta::ref::quantize(quanta::span<const float>(x, n), e, quanta::span<Q>(q_ref), o);
   std::vector<float> y_ref(n);
-  quanta::ref::dequantize(quanta::span<const Q>(q_ref), p, quanta::span<float>(y_ref));
+  quanta::ref::dequantize(quanta::span<const Q>(q_ref), e, quanta::span<float>(y_ref));
   for_each_runnable_arch([&](auto arch) {
     using Arch = decltype(arch);
     INFO("instruction set " << Arch::name());

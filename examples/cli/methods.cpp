@@ -9,6 +9,7 @@
 #include <quanta/calibrate/mse.hpp>
 #include <quanta/calibrate/percentile.hpp>
 #include <quanta/calibrate/tf_enhanced.hpp>
+#include <quanta/reduce.hpp>
 
 #include "arguments.hpp"
 

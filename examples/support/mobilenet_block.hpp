@@ -13,6 +13,7 @@
 #include <quanta/encoding.hpp>
 #include <quanta/equalize.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 
 namespace example {
 

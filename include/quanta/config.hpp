@@ -10,13 +10,9 @@
 #define QUANTA_VERSION_STRING "0.1.0"
 
 // QUANTA_SIMD=0 builds every kernel as plain scalar code (the `scalar` preset); the default uses
-// xsimd with the instruction set the translation unit is compiled for.
+// xsimd with the instruction set the translation unit is compiled for (quanta/arch.hpp).
 #ifndef QUANTA_SIMD
 #define QUANTA_SIMD 1
-#endif
-
-#if QUANTA_SIMD
-#include <xsimd/xsimd.hpp>
 #endif
 
 // Preconditions of internal kernels. Public functions validate their arguments and throw instead;
@@ -32,18 +28,3 @@
 #else
 #define QUANTA_ASSERT(cond) ((void)0)
 #endif
-
-namespace quanta {
-
-#if QUANTA_SIMD
-// Every SIMD-touching function is a template on the instruction set, so translation units built
-// with different -m flags never share an inline body.
-using default_arch = xsimd::default_arch;
-#else
-struct scalar_arch {
-  static constexpr const char* name() noexcept { return "scalar"; }
-};
-using default_arch = scalar_arch;
-#endif
-
-}  // namespace quanta

@@ -6,9 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
-#include "quanta/detail/reduce_kernels.hpp"
 #include "quanta/error.hpp"
 #include "quanta/span.hpp"
 
@@ -105,6 +103,30 @@ struct encoding_options {
   // With profile::pytorch and scheme::asymmetric: FBGEMM's ChooseQuantizationParams (PyTorch's
   // dynamic quantization) instead of the torch.ao observers of static quantization.
   bool pytorch_dynamic = false;
+};
+
+// The arithmetic of quantize, as each peer does it. Defaults are PyTorch/FBGEMM/XNNPACK's.
+struct quantize_options {
+  rounding round = rounding::half_even;
+  // x / scale (ONNX Runtime, TFLite, QNN) instead of x * (1.0f / scale) (PyTorch, XNNPACK).
+  bool divide_by_scale = false;
+  // QNN/AIMET round (x / scale - offset) on the unsigned grid, so the zero point is added in float
+  // before rounding; everyone else rounds x / scale and adds the zero point as an integer.
+  bool zero_point_before_rounding = false;
+
+  static constexpr quantize_options for_profile(profile p) noexcept {
+    switch (p) {
+      case profile::qnn:
+        return {rounding::half_away, true, true};
+      case profile::pytorch:
+        return {rounding::half_even, false, false};
+      case profile::onnx:
+        return {rounding::half_even, true, false};
+      case profile::tflite:
+        return {rounding::half_away, true, false};
+    }
+    return {};
+  }
 };
 
 // A row-major tensor seen as [outer, channels, inner]: element (o, c, i) is at
@@ -479,31 +501,6 @@ inline encoding encoding_from_checked_range(float min, float max, const encoding
   return qnn_encoding(min, max, o);
 }
 
-// The slow path for tensors that hold NaN or infinities: names the first one, or with
-// skip_non_finite rescans the finite values only. `base` is the index of data[0] in the caller's
-// tensor.
-inline min_max_result finite_range(const char* function, const float* data, std::size_t base,
-                                   std::size_t count, bool skip_non_finite) {
-  min_max_result r;
-  for (std::size_t k = 0; k < count; ++k) {
-    const float v = data[k];
-    if (!std::isfinite(v)) {
-      if (skip_non_finite) continue;
-      QUANTA_THROW(function, ": data[", base + k, "] is ", v,
-                   "; expected finite values (set encoding_options::skip_non_finite to skip them)");
-    }
-    r.min = std::min(r.min, v);
-    r.max = std::max(r.max, v);
-  }
-  return r;
-}
-
-// A range with no finite value (everything skipped) is the degenerate range [0, 0].
-inline encoding encoding_from_range(const min_max_result& r, const encoding_options& o) {
-  return r.empty() ? encoding_from_checked_range(0.0f, 0.0f, o)
-                   : encoding_from_checked_range(r.min, r.max, o);
-}
-
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
@@ -511,6 +508,8 @@ inline encoding encoding_from_range(const min_max_result& r, const encoding_opti
 // The encoding of the real range [min, max] under the options' scheme, bitwidth and profile.
 // min == max (including 0, 0) is not an error: each profile's degenerate rule applies (see
 // docs/conventions.md).
+// The forms that scan a tensor for its range (compute_encoding(data), compute_encodings,
+// compute_block_encodings) are in quanta/reduce.hpp, with the kernels they need.
 inline encoding compute_encoding(float min, float max, const encoding_options& options = {}) {
   constexpr const char* function = "compute_encoding";
   detail::check_options(function, options);
@@ -520,19 +519,6 @@ inline encoding compute_encoding(float min, float max, const encoding_options& o
     QUANTA_THROW(function, ": min ", min, " is greater than max ", max, "; expected min <= max");
   }
   return detail::encoding_from_checked_range(min, max, options);
-}
-
-// The encoding of a tensor's range. Arch: the instruction set of the range scan.
-template <class Arch = default_arch>
-encoding compute_encoding(span<const float> data, const encoding_options& options = {}) {
-  constexpr const char* function = "compute_encoding";
-  detail::check_options(function, options);
-  if (data.empty()) QUANTA_THROW(function, ": data is empty; expected at least one value");
-  min_max_result r = detail::min_max<Arch>(data.data(), data.size());
-  if (!r.finite()) {
-    r = detail::finite_range(function, data.data(), 0, data.size(), options.skip_non_finite);
-  }
-  return detail::encoding_from_range(r, options);
 }
 
 inline channel_layout channel_layout::from_shape(span<const std::int64_t> shape, int axis) {
@@ -574,61 +560,4 @@ inline void check_layout(const char* function, const block_layout& layout, std::
 }
 
 }  // namespace detail
-
-// One encoding per channel of `data` (PyTorch per_channel_affine, QNN axis quantization).
-template <class Arch = default_arch>
-std::vector<encoding> compute_encodings(span<const float> data, const channel_layout& layout,
-                                        const encoding_options& options = {}) {
-  constexpr const char* function = "compute_encodings";
-  detail::check_options(function, options);
-  detail::check_layout(function, layout, data.size());
-  std::vector<min_max_result> ranges =
-      detail::min_max_per_channel<Arch>(data.data(), layout.outer, layout.channels, layout.inner);
-  std::vector<encoding> encodings;
-  encodings.reserve(layout.channels);
-  for (std::size_t c = 0; c < layout.channels; ++c) {
-    if (!ranges[c].finite()) {
-      // Rescan the channel row by row; the first bad index of the channel is reported.
-      min_max_result r;
-      for (std::size_t o = 0; o < layout.outer; ++o) {
-        const std::size_t base = (o * layout.channels + c) * layout.inner;
-        const min_max_result row = detail::finite_range(function, data.data() + base, base,
-                                                        layout.inner, options.skip_non_finite);
-        r.min = std::min(r.min, row.min);
-        r.max = std::max(r.max, row.max);
-      }
-      ranges[c] = r;
-    }
-    encodings.push_back(detail::encoding_from_range(ranges[c], options));
-  }
-  return encodings;
-}
-
-// One encoding per block, in the order block_layout::encoding_index gives.
-inline std::vector<encoding> compute_block_encodings(span<const float> data,
-                                                     const block_layout& layout,
-                                                     const encoding_options& options = {}) {
-  constexpr const char* function = "compute_block_encodings";
-  detail::check_options(function, options);
-  detail::check_layout(function, layout, data.size());
-  std::vector<min_max_result> ranges(layout.encoding_count());
-  for (std::size_t o = 0; o < layout.outer; ++o) {
-    for (std::size_t c = 0; c < layout.channels; ++c) {
-      const std::size_t base = (o * layout.channels + c) * layout.inner;
-      for (std::size_t i = 0; i < layout.inner; ++i) {
-        const min_max_result one = detail::finite_range(function, data.data() + base + i, base + i,
-                                                        1, options.skip_non_finite);
-        min_max_result& r = ranges[layout.encoding_index(o, c, i)];
-        r.min = std::min(r.min, one.min);
-        r.max = std::max(r.max, one.max);
-      }
-    }
-  }
-  std::vector<encoding> encodings;
-  encodings.reserve(ranges.size());
-  for (const auto& r : ranges)
-    encodings.push_back(detail::encoding_from_range(r, options));
-  return encodings;
-}
-
 }  // namespace quanta

@@ -2,11 +2,11 @@
 #pragma once
 
 #include <cstdint>
-#include <iomanip>
+#include <cstdio>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "quanta/config.hpp"
@@ -22,25 +22,34 @@ class error : public std::invalid_argument {
 
 namespace detail {
 
+// Text as it is, numbers in decimal. Formatted without iostreams, whose headers would take a large
+// share of the compile time of a translation unit that includes only the vocabulary headers.
 template <class T>
-void append_to_message(std::ostringstream& out, const T& value) {
-  if constexpr (std::is_floating_point_v<T>) {
-    // Enough digits that the printed value reads back as the same float or double.
-    out << std::setprecision(std::numeric_limits<T>::max_digits10) << value;
-  } else if constexpr (std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>) {
-    out << static_cast<int>(value);
+void append_to_message(std::string& out, const T& value) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    out += std::string_view(value);
   } else if constexpr (std::is_same_v<T, bool>) {
-    out << (value ? "true" : "false");
+    out += value ? "true" : "false";
+  } else if constexpr (std::is_same_v<T, char>) {
+    out += value;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    // Enough digits that the printed value reads back as the same float or double; "%g" is also
+    // what an ostream with that precision writes.
+    char digits[40];
+    std::snprintf(digits, sizeof digits, "%.*Lg", std::numeric_limits<T>::max_digits10,
+                  static_cast<long double>(value));
+    out += digits;
   } else {
-    out << value;
+    static_assert(std::is_integral_v<T>, "QUANTA_THROW: expected text, numbers or bool");
+    out += std::to_string(value);  // int8_t and uint8_t as numbers, not characters
   }
 }
 
 template <class... Parts>
 std::string message(const Parts&... parts) {
-  std::ostringstream out;
+  std::string out;
   (append_to_message(out, parts), ...);
-  return out.str();
+  return out;
 }
 
 // The one exit for argument errors: throws quanta::error, or with QUANTA_NO_EXCEPTIONS prints the

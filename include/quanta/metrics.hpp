@@ -7,10 +7,11 @@
 #include <limits>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/metrics_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+#include "quanta/error_stats.hpp"
 #include "quanta/ref/metrics.hpp"
 #include "quanta/span.hpp"
 

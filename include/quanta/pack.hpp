@@ -8,12 +8,14 @@
 #include <type_traits>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/instruction_set.hpp"
 #include "quanta/detail/pack_kernels.hpp"
+#include "quanta/detail/reduce_kernels.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+#include "quanta/min_max_result.hpp"
 #include "quanta/quantize.hpp"
 #include "quanta/ref/pack.hpp"
 #include "quanta/span.hpp"

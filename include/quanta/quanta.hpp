@@ -3,6 +3,7 @@
 // quanta/dispatch.hpp (the compiled quanta::dispatch target).
 #pragma once
 
+#include "quanta/arch.hpp"
 #include "quanta/bias.hpp"
 #include "quanta/bias_correction.hpp"
 #include "quanta/calibrate.hpp"
@@ -10,9 +11,11 @@
 #include "quanta/encoding.hpp"
 #include "quanta/equalize.hpp"
 #include "quanta/error.hpp"
+#include "quanta/error_stats.hpp"
 #include "quanta/float16.hpp"
 #include "quanta/io/npy.hpp"
 #include "quanta/metrics.hpp"
+#include "quanta/min_max_result.hpp"
 #include "quanta/pack.hpp"
 #include "quanta/quantize.hpp"
 #include "quanta/reduce.hpp"

@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/instruction_set.hpp"
 #include "quanta/detail/quantize_kernels.hpp"

@@ -65,19 +65,19 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 
 template <class Q>
 void check_quantize(const encoding& e, const quantize_options& o) {
-  const auto p = quanta::detail::make_affine_params(e, o);
   for (std::size_t n : {0u, 1u, 15u, 16u, 17u, 63u, 64u, 65u, 1000u, 4099u}) {
     const std::vector<float> x = inputs(n);
     std::vector<Q> q(n), q_ref(n);
     quanta::quantize<runtime_arch>(x, e, q, o);
-    quanta::ref::quantize(quanta::span<const float>(x), p, quanta::span<Q>(q_ref));
+    quanta::ref::quantize(quanta::span<const float>(x), e, quanta::span<Q>(q_ref), o);
     REQUIRE(same_bits(q, q_ref));
     std::vector<float> y(n), y_ref(n);
     quanta::dequantize<runtime_arch>(q, e, y);
-    quanta::ref::dequantize(quanta::span<const Q>(q), p, quanta::span<float>(y_ref));
+    quanta::ref::dequantize(quanta::span<const Q>(q), e, quanta::span<float>(y_ref));
     REQUIRE(same_bits(y, y_ref));
     quanta::quantize_dequantize<runtime_arch>(x, e, y, o);
-    quanta::ref::quantize_dequantize(quanta::span<const float>(x), p, quanta::span<float>(y_ref));
+    quanta::ref::quantize_dequantize(quanta::span<const float>(x), e, quanta::span<float>(y_ref),
+                                     o);
     REQUIRE(same_bits(y, y_ref));
   }
 }
@@ -101,13 +101,10 @@ void check_everything() {
     for (std::size_t c = 0; c < layout.channels; ++c)
       encodings.push_back(encoding{0.5f + 0.25f * static_cast<float>(c),
                                    static_cast<std::int32_t>(c) - 3, 8, true});
-    std::vector<quanta::detail::affine_params> params;
-    for (const auto& e : encodings)
-      params.push_back(quanta::detail::make_affine_params(e, quantize_options{}));
     std::vector<std::int8_t> q(x.size()), q_ref(x.size());
     quanta::quantize<runtime_arch>(x, layout, encodings, q);
     quanta::ref::quantize(quanta::span<const float>(x), layout,
-                          quanta::span<const quanta::detail::affine_params>(params),
+                          quanta::span<const encoding>(encodings),
                           quanta::span<std::int8_t>(q_ref));
     REQUIRE(same_bits(q, q_ref));
     const quanta::block_layout blocks{layout.outer, layout.channels, layout.inner, 2};
@@ -234,14 +231,13 @@ void check_dequantize_bytes() {
   for (std::int32_t zp : {lo, hi, (lo + hi) / 2, (lo + hi) / 2 + 1, 0, lo + 1}) {
     for (float scale : {1.0f, 0.1f, 1e-40f, 3e38f}) {
       const encoding e{scale, zp, 8, std::is_signed_v<Q>};
-      const auto p = quanta::detail::make_affine_params(e, quantize_options{});
       for (std::size_t n : lengths) {
         for (std::size_t offset : {0u, 1u, 3u, 15u}) {
           INFO("zero point " << zp << " scale " << scale << " length " << n << " offset "
                              << offset);
           const quanta::span<const Q> q(codes.data() + offset, n);
           quanta::dequantize<runtime_arch>(q, e, quanta::span<float>(x.data() + offset, n));
-          quanta::ref::dequantize(q, p, quanta::span<float>(x_ref.data() + offset, n));
+          quanta::ref::dequantize(q, e, quanta::span<float>(x_ref.data() + offset, n));
           REQUIRE(std::memcmp(x.data() + offset, x_ref.data() + offset, n * sizeof(float)) == 0);
         }
       }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/histogram_kernels.hpp"
 #include "quanta/detail/reduce_kernels.hpp"
 #include "quanta/encoding.hpp"

@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "quanta/arch.hpp"
 #include "quanta/calibrate/histogram.hpp"
-#include "quanta/config.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
 #include "quanta/reduce.hpp"

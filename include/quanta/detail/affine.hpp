@@ -6,31 +6,6 @@
 #include "quanta/encoding.hpp"
 
 namespace quanta {
-
-// The arithmetic of quantize, as each peer does it. Defaults are PyTorch/FBGEMM/XNNPACK's.
-struct quantize_options {
-  rounding round = rounding::half_even;
-  // x / scale (ONNX Runtime, TFLite, QNN) instead of x * (1.0f / scale) (PyTorch, XNNPACK).
-  bool divide_by_scale = false;
-  // QNN/AIMET round (x / scale - offset) on the unsigned grid, so the zero point is added in float
-  // before rounding; everyone else rounds x / scale and adds the zero point as an integer.
-  bool zero_point_before_rounding = false;
-
-  static constexpr quantize_options for_profile(profile p) noexcept {
-    switch (p) {
-      case profile::qnn:
-        return {rounding::half_away, true, true};
-      case profile::pytorch:
-        return {rounding::half_even, false, false};
-      case profile::onnx:
-        return {rounding::half_even, true, false};
-      case profile::tflite:
-        return {rounding::half_away, true, false};
-    }
-    return {};
-  }
-};
-
 namespace detail {
 
 // Everything a kernel needs for one encoding, computed once by the public function:

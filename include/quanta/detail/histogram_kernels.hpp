@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/ref/histogram.hpp"
 #include "quanta/span.hpp"
 

@@ -6,17 +6,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 
-namespace quanta {
-
-// The instruction set of quanta::dispatch (include/quanta/dispatch.hpp): kernels compiled once per
-// x86 instruction set inside that library and chosen at run time.
-struct runtime_arch {
-  static constexpr const char* name() noexcept { return "runtime"; }
-};
-
-namespace detail {
+namespace quanta::detail {
 
 // What the Arch template argument of a SIMD-touching function may be: the translation unit's
 // default_arch, any xsimd architecture, runtime_arch, or (QUANTA_SIMD=0) scalar_arch.
@@ -71,5 +63,4 @@ struct storage_call {
   using arch = std::conditional_t<is_storage_type_v<Arch>, default_arch, Arch>;
 };
 
-}  // namespace detail
-}  // namespace quanta
+}  // namespace quanta::detail

@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/ref/metrics.hpp"
 
 // Error-statistics kernels, one instantiation per instruction set. Each lane converts its floats to

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/quantize_kernels.hpp"
 #include "quanta/detail/simd.hpp"

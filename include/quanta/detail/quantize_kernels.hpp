@@ -9,7 +9,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/affine.hpp"
 #include "quanta/detail/simd.hpp"
 #include "quanta/ref/quantize.hpp"

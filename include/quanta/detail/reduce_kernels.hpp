@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 #include "quanta/detail/simd.hpp"
 #include "quanta/ref/reduce.hpp"
 

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "quanta/config.hpp"
+#include "quanta/arch.hpp"
 
 // The few things xsimd 8.1 does not give the kernels: round-to-nearest conversion, saturating
 // narrowing to 8/16-bit storage, widening loads, partial (tail) loads and stores that never touch

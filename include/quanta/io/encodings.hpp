@@ -679,7 +679,7 @@ inline io::tensor_encoding read_v2_entry(const json_place& at, const nlohmann::j
     if (zp) {
       e.zero_point = static_cast<std::int32_t>(
           json_integer_in(at, zp_name.c_str(), *zero_points[k], e.qmin(), e.qmax(),
-                          message(e.qmin(), "..", e.qmax(), " for ", *dtype).c_str()));
+                          message(e.qmin(), "..", e.qmax(), " for ", dtype->dump()).c_str()));
     }
     centred = centred && e.zero_point == symmetric_zero_point(e);
     encodings.push_back(e);

@@ -14,15 +14,14 @@
 #include <variant>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+#include "quanta/float16.hpp"
 #include "quanta/span.hpp"
 
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0) of the dtypes layer dumps and quantized
 // tensors use: float32, float16, int8, uint8, int16, int32, in C order. Either byte order is read;
-// files are written in the host's. Needs only the standard library and Eigen::half.
+// files are written in the host's. float16 elements are quanta::float16 values.
 namespace quanta::io {
 
 // The order of npy_array::storage.
@@ -60,7 +59,7 @@ inline const char* npy_dtype_name(npy_dtype t) noexcept {
 // index is the npy_dtype.
 struct npy_array {
   using storage =
-      std::variant<std::vector<float>, std::vector<Eigen::half>, std::vector<std::int8_t>,
+      std::variant<std::vector<float>, std::vector<float16>, std::vector<std::int8_t>,
                    std::vector<std::uint8_t>, std::vector<std::int16_t>, std::vector<std::int32_t>>;
 
   std::vector<std::int64_t> shape;  // () for a scalar
@@ -396,7 +395,7 @@ inline void write_npy(const std::string& path, const npy_array& array) {
 template <class T>
 void write_npy(const std::string& path, span<const T> values, span<const std::int64_t> shape) {
   static_assert(std::is_constructible_v<npy_array::storage, std::vector<T>>,
-                "write_npy: expected float, Eigen::half, int8, uint8, int16 or int32 values");
+                "write_npy: expected float, quanta::float16, int8, uint8, int16 or int32 values");
   npy_array array;
   array.shape.assign(shape.begin(), shape.end());
   array.values = std::vector<T>(values.begin(), values.end());

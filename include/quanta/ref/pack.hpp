@@ -1,15 +1,13 @@
 // quanta: post-training quantization math. Licensed under the Apache License 2.0.
 #pragma once
 
-#include <Eigen/Core>
-
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
-#include "quanta/detail/affine.hpp"
 #include "quanta/encoding.hpp"
+#include "quanta/float16.hpp"
 #include "quanta/span.hpp"
 
 // The normative scalar definition of sub-byte packing and of FBGEMM's row-wise fused format.
@@ -98,13 +96,9 @@ struct fused_row_params {
   std::uint16_t bias_bits = 0;
 };
 
-inline std::uint16_t float16_bits(float x) noexcept {
-  return Eigen::numext::bit_cast<std::uint16_t>(Eigen::half(x));
-}
-
-inline float float16_value(std::uint16_t bits) noexcept {
-  return static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(bits));
-}
+// The binary16 fields, converted as everywhere else in quanta (quanta/float16.hpp).
+using quanta::float16_bits;
+using quanta::float16_value;
 
 // min and max of a finite, non-empty row; an empty row uses min = max = 0.
 inline fused_row_params fused_row_encoding(float min, float max, int bits) noexcept {

@@ -4,14 +4,18 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "quanta/detail/affine.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/span.hpp"
 
 // The normative scalar definition of quantize, dequantize and quantize_dequantize. Every SIMD
-// kernel equals these functions bit for bit. No validation: the public functions in
-// quanta/quantize.hpp check arguments and build the affine_params.
+// kernel equals these functions bit for bit. They take what the public functions in
+// quanta/quantize.hpp take (encodings and quantize_options), without the validation: the caller
+// passes valid encodings and buffers of matching sizes. The forms on detail::affine_params are the
+// kernels' internal interface (their scalar fallback); the encoding forms build those parameters
+// with detail::make_affine_params, as the public functions do.
 namespace quanta::ref {
 
 // x rounded to an integral float, ties as `mode` says. Infinities pass through.
@@ -55,8 +59,26 @@ inline void quantize_dequantize(span<const float> x, const detail::affine_params
     y[i] = dequantize_code(quantize_code(x[i], p), p);
 }
 
+template <class Q>
+void quantize(span<const float> x, const encoding& e, span<Q> q,
+              const quantize_options& options = {}) noexcept {
+  quantize(x, detail::make_affine_params(e, options), q);
+}
+
+template <class Q>
+void dequantize(span<const Q> q, const encoding& e, span<float> x) noexcept {
+  dequantize(q, detail::make_affine_params(e, quantize_options{}), x);
+}
+
+// y may be x itself.
+inline void quantize_dequantize(span<const float> x, const encoding& e, span<float> y,
+                                const quantize_options& options = {}) noexcept {
+  quantize_dequantize(x, detail::make_affine_params(e, options), y);
+}
+
 // Per-channel and per-block forms: element (o, c, i) of the [outer, channels, inner] tensor uses
-// params[c] (per channel) or params[layout.encoding_index(o, c, i)] (per block).
+// encodings[c] (per channel) or encodings[layout.encoding_index(o, c, i)] (per block), and the same
+// index into params.
 
 // Calls visit(k, p) for every element k, in memory order, with p the index of its parameters.
 template <class Visit>
@@ -98,6 +120,36 @@ void quantize_dequantize(span<const float> x, const Layout& layout,
   for_each_element(layout, [&](std::size_t k, std::size_t p) {
     y[k] = dequantize_code(quantize_code(x[k], params[p]), params[p]);
   });
+}
+
+inline std::vector<detail::affine_params> affine_params_of(span<const encoding> encodings,
+                                                           const quantize_options& options) {
+  std::vector<detail::affine_params> params;
+  params.reserve(encodings.size());
+  for (const encoding& e : encodings)
+    params.push_back(detail::make_affine_params(e, options));
+  return params;
+}
+
+template <class Q, class Layout>
+void quantize(span<const float> x, const Layout& layout, span<const encoding> encodings, span<Q> q,
+              const quantize_options& options = {}) {
+  const std::vector<detail::affine_params> params = affine_params_of(encodings, options);
+  quantize(x, layout, span<const detail::affine_params>(params), q);
+}
+
+template <class Q, class Layout>
+void dequantize(span<const Q> q, const Layout& layout, span<const encoding> encodings,
+                span<float> x) {
+  const std::vector<detail::affine_params> params = affine_params_of(encodings, quantize_options{});
+  dequantize(q, layout, span<const detail::affine_params>(params), x);
+}
+
+template <class Layout>
+void quantize_dequantize(span<const float> x, const Layout& layout, span<const encoding> encodings,
+                         span<float> y, const quantize_options& options = {}) {
+  const std::vector<detail::affine_params> params = affine_params_of(encodings, options);
+  quantize_dequantize(x, layout, span<const detail::affine_params>(params), y);
 }
 
 }  // namespace quanta::ref

@@ -3,24 +3,12 @@
 
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <vector>
 
+#include "quanta/min_max_result.hpp"
 #include "quanta/span.hpp"
 
 namespace quanta {
-
-// The range of a tensor. NaN values take no part in min and max but are reported; infinities
-// count like any other value. With no non-NaN value, min is +inf and max is -inf.
-struct min_max_result {
-  float min = std::numeric_limits<float>::infinity();
-  float max = -std::numeric_limits<float>::infinity();
-  bool has_nan = false;
-
-  bool empty() const noexcept { return !(min <= max); }
-  bool finite() const noexcept { return !has_nan && std::isfinite(min) && std::isfinite(max); }
-};
-
 namespace ref {
 
 // Normative definitions: plain loops, one element at a time.

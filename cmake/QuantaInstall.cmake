@@ -22,6 +22,9 @@ configure_package_config_file(cmake/quantaConfig.cmake.in
 # Header-only: any architecture may use the installed package.
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake
   COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
-              ${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)
+set(quanta_config_files ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
+                        ${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake)
+if(QUANTA_SIMD)
+  list(APPEND quanta_config_files ${PROJECT_SOURCE_DIR}/cmake/QuantaFindXsimd.cmake)
+endif()
+install(FILES ${quanta_config_files} DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)

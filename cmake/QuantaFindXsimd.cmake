@@ -20,11 +20,12 @@ else()
             DOC "Directory holding xsimd/xsimd.hpp, used when xsimd's CMake package is not found")
   set(quanta_xsimd_config_header ${QUANTA_XSIMD_INCLUDE_DIR}/xsimd/config/xsimd_config.hpp)
   set(xsimd_VERSION "")
-  if(NOT QUANTA_XSIMD_INCLUDE_DIR)
+  # EXISTS: the cache variable may also have been set by hand.
+  if(NOT QUANTA_XSIMD_INCLUDE_DIR OR NOT EXISTS ${QUANTA_XSIMD_INCLUDE_DIR}/xsimd/xsimd.hpp)
     string(CONCAT quanta_xsimd_error
            "xsimd not found: neither its CMake package (set xsimd_DIR to the directory of "
            "xsimdConfig.cmake) nor xsimd/xsimd.hpp (set QUANTA_XSIMD_INCLUDE_DIR to the directory "
-           "that holds xsimd/)")
+           "that holds xsimd/; it is \"${QUANTA_XSIMD_INCLUDE_DIR}\")")
   elseif(EXISTS ${quanta_xsimd_config_header})
     file(STRINGS ${quanta_xsimd_config_header} quanta_xsimd_version_lines
          REGEX "^#define XSIMD_VERSION_(MAJOR|MINOR|PATCH) +[0-9]+")
@@ -41,7 +42,7 @@ else()
     endif()
     unset(quanta_xsimd_version_lines)
   endif()
-  if(QUANTA_XSIMD_INCLUDE_DIR AND xsimd_VERSION STREQUAL "")
+  if(quanta_xsimd_error STREQUAL "" AND xsimd_VERSION STREQUAL "")
     string(CONCAT quanta_xsimd_error
            "xsimd found in ${QUANTA_XSIMD_INCLUDE_DIR}, but no XSIMD_VERSION_MAJOR, _MINOR and "
            "_PATCH in ${quanta_xsimd_config_header}")

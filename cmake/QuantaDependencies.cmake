@@ -9,7 +9,7 @@ endif()
 
 if(QUANTA_SIMD)
   # xsimd's package, or its headers when the package is not found (cross builds on Debian).
-  include(QuantaFindXsimd)
+  include(${CMAKE_CURRENT_LIST_DIR}/QuantaFindXsimd.cmake)
   if(NOT quanta_xsimd_error STREQUAL "")
     message(FATAL_ERROR "${quanta_xsimd_error}")
   endif()

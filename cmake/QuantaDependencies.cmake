@@ -8,13 +8,10 @@ if(Eigen3_VERSION VERSION_LESS 3.3)
 endif()
 
 if(QUANTA_SIMD)
-  find_package(xsimd REQUIRED)
-  if(xsimd_VERSION VERSION_LESS 8.0)
-    message(FATAL_ERROR "quanta needs xsimd 8.0 or newer; found ${xsimd_VERSION}")
-  endif()
-  # Debian's xsimdConfig.cmake links an `xtl` target that does not exist (xsimd works without it).
-  if(TARGET xsimd AND NOT TARGET xtl)
-    set_target_properties(xsimd PROPERTIES INTERFACE_LINK_LIBRARIES "")
+  # xsimd's package, or its headers when the package is not found (cross builds on Debian).
+  include(${CMAKE_CURRENT_LIST_DIR}/QuantaFindXsimd.cmake)
+  if(NOT quanta_xsimd_error STREQUAL "")
+    message(FATAL_ERROR "${quanta_xsimd_error}")
   endif()
 endif()
 

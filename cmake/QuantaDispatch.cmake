@@ -11,6 +11,27 @@ if(NOT QUANTA_DISPATCH)
   return()
 endif()
 
+# The objects are merged with `${CMAKE_LINKER} -r` and localized with `${CMAKE_OBJCOPY}` (the custom
+# command below): ELF tools from GNU binutils (ld or gold, objcopy) or LLVM (ld.lld, llvm-objcopy).
+# Checked with binutils 2.40 and LLVM 14: gold, ld.lld and llvm-objcopy give the same symbol tables
+# as ld and objcopy, and the dispatch tests pass with ld.lld and llvm-objcopy. Anything else is an
+# error here rather than a failure in the build.
+set(quanta_tool_LINKER "GNU ld|GNU gold|LLD")  # what `--version` prints
+set(quanta_tool_OBJCOPY "GNU objcopy|llvm-objcopy")
+foreach(quanta_tool IN ITEMS LINKER OBJCOPY)
+  set(quanta_tool_version "")
+  if(CMAKE_${quanta_tool})
+    execute_process(COMMAND ${CMAKE_${quanta_tool}} --version OUTPUT_VARIABLE quanta_tool_version
+                    ERROR_QUIET)
+  endif()
+  if(NOT quanta_tool_version MATCHES "${quanta_tool_${quanta_tool}}")
+    message(FATAL_ERROR "quanta::dispatch needs GNU binutils' or LLVM's ELF ld and objcopy to "
+                        "merge its per-instruction-set objects; CMAKE_${quanta_tool} is "
+                        "\"${CMAKE_${quanta_tool}}\". Set CMAKE_LINKER and CMAKE_OBJCOPY (ld or "
+                        "ld.lld, objcopy or llvm-objcopy), or QUANTA_DISPATCH=OFF.")
+  endif()
+endforeach()
+
 set(quanta_dispatch_dir ${PROJECT_SOURCE_DIR}/src/dispatch)
 # The instruction sets, from the rows of src/dispatch/archs.inc (the list dispatch.cpp uses too):
 # QUANTA_DISPATCH_ARCH(id, "name", xsimd architecture, runs, "compiler flags").

@@ -19,9 +19,18 @@ endif()
 configure_package_config_file(cmake/quantaConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)
-# Header-only: any architecture may use the installed package.
+# Without a compiled library the package is header-only and any architecture may use it. With the
+# quanta_dispatch static library it is not: the version file then checks the consumer's pointer
+# size (all CMake checks; it cannot tell x86-64 from aarch64).
+set(quanta_version_arch ARCH_INDEPENDENT)
+if(TARGET quanta_dispatch)
+  set(quanta_version_arch "")
+endif()
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake
-  COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
-              ${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)
+  COMPATIBILITY SameMinorVersion ${quanta_version_arch})
+set(quanta_config_files ${CMAKE_CURRENT_BINARY_DIR}/quantaConfig.cmake
+                        ${CMAKE_CURRENT_BINARY_DIR}/quantaConfigVersion.cmake)
+if(QUANTA_SIMD)
+  list(APPEND quanta_config_files ${PROJECT_SOURCE_DIR}/cmake/QuantaFindXsimd.cmake)
+endif()
+install(FILES ${quanta_config_files} DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/quanta)

@@ -281,7 +281,7 @@ void check_words_fast_path() {
           const float* x = data.data() + start;
           std::vector<float> copy;
           if (n <= 256) {
-            copy.assign(x, x + n);
+            copy = std::vector<float>(x, x + n);
             x = copy.data();
           }
           std::vector<Q> q(n), q_ref(n);

@@ -53,18 +53,22 @@ namespace kernels {
 using simd::fbatch;
 using simd::ibatch;
 
-// How t is formed and rounded, fixed for a whole call: the two choices that change the
-// instructions of the inner loop are template arguments (docs/simd_kernels.md, "Specializations",
-// gives what each buys); everything else the loop needs is a value in lanes, hoisted out of it.
-//   Divide:   x / scale (ONNX Runtime, TFLite, QNN) or x * (1 / scale).
-//   Midpoint: ties away from zero or toward +inf, by comparing t with floor(t) + 0.5 (which way a
-//             tie goes is lanes::tie_floor), or ties to even, by the hardware conversion alone.
-// The zero point before rounding (QNN) is always added, as 0.0f when there is none: t + 0.0f
-// differs from t only for t = -0.0f, which rounds to the same code.
-template <bool Midpoint, bool Divide>
+// How t is formed and rounded, fixed for a whole call: the choices that change the instructions
+// of the inner loop are template arguments (docs/simd_kernels.md, "Specializations", gives what
+// each buys); everything else the loop needs is a value in lanes, hoisted out of it.
+//   Midpoint:  ties away from zero or toward +inf, by comparing t with floor(t) + 0.5 (which way a
+//              tie goes is lanes::tie_floor), or ties to even, by the hardware conversion alone.
+//   Divide:    x / scale (ONNX Runtime, TFLite, QNN) or x * (1 / scale).
+//   PreOffset: the zero point added before rounding (QNN). Only the multiply path with ties to
+//              even (PyTorch, FBGEMM, XNNPACK) runs without it, where the one addition per
+//              register costs a fifth of the time in cache; the other modes always add it, as 0.0f
+//              when there is none (t + 0.0f differs from t only for t = -0.0f, which rounds to the
+//              same code), hidden behind their division or midpoint steps.
+template <bool Midpoint, bool Divide, bool PreOffset = true>
 struct quant_mode {
   static constexpr bool midpoint = Midpoint;
   static constexpr bool divide = Divide;
+  static constexpr bool pre_offset = PreOffset;
 };
 
 // Calls f(mode) with the quant_mode shared by params[0..count).
@@ -77,7 +81,10 @@ void with_mode(const affine_params* params, std::size_t count, F&& f) {
     return f(quant_mode<true, false>{});
   }
   if (divide) return f(quant_mode<false, true>{});
-  f(quant_mode<false, false>{});
+  const bool pre = std::any_of(params, params + count,
+                               [](const affine_params& p) { return p.pre_offset != 0.0f; });
+  if (pre) return f(quant_mode<false, false>{});
+  f(quant_mode<false, false, false>{});
 }
 
 // The lowest t whose ties round up, for the midpoint rules: ties away from zero round up above 0,
@@ -113,6 +120,7 @@ lanes<K> broadcast(const affine_params& p) noexcept {
 template <class Mode, class K>
 fbatch<K> scale_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
   const fbatch<K> t = Mode::divide ? x / p.factor : x * p.factor;
+  if constexpr (!Mode::pre_offset) return t;
   return simd::opaque<K>(t) + p.pre;
 }
 
@@ -500,20 +508,20 @@ simd::word_offset<K> word_offset_of(const word_plan& plan) noexcept {
           simd::wbatch<K>(word(plan.hi))};
 }
 
-// Registers [0, Registers) of x rounded and shifted, two per register of words: c - bias, or
-// bias - c when Reverse. word_shift::none is a subtraction of 0, which costs one integer
-// instruction per register instead of a third instantiation of the run.
-template <std::size_t Registers, class Mode, bool Reverse, class K>
+// Registers [0, Registers) of x rounded and shifted as Shift says, two per register of words.
+template <std::size_t Registers, class Mode, word_shift Shift, class K>
 void shifted_words(const float* x, const lanes<K>& l, ibatch<K> bias,
                    simd::wbatch<K> (&w)[Registers / 2]) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
     const ibatch<K> c =
         round_lanes<Mode, K>(scale_lanes<Mode>(fbatch<K>::load_unaligned(x + k * N), l), l);
-    if constexpr (Reverse) {
+    if constexpr (Shift == word_shift::subtract) {
+      return c - bias;
+    } else if constexpr (Shift == word_shift::reverse) {
       return bias - c;
     } else {
-      return c - bias;
+      return c;
     }
   };
   simd::unroll<Registers / 2>(
@@ -521,14 +529,15 @@ void shifted_words(const float* x, const lanes<K>& l, ibatch<K> bias,
 }
 
 // Elements [0, 2 * size) of x to 16-bit codes, by the exact kernel when a word is -32768.
-template <class Mode, bool Reverse, class K, class Q>
+template <class Mode, word_shift Shift, class K, class Q>
 void quantize_pair_words(const float* x, const lanes<K>& l, ibatch<K> bias,
                          const simd::word_offset<K>& o, bool clamp, Q* q) noexcept {
+  constexpr bool reverse = Shift == word_shift::reverse;
   simd::wbatch<K> w[1];
-  shifted_words<2, Mode, Reverse>(x, l, bias, w);
+  shifted_words<2, Mode, Shift>(x, l, bias, w);
   if (simd::any_floor(w))
     return quantize_run<Mode, K>(x, 2 * fbatch<K>::size, broadcast_source<K>{l}, q);
-  simd::store_offset_words<Reverse>(q, w[0], o, clamp, false);
+  simd::store_offset_words<reverse>(q, w[0], o, clamp, false);
 }
 
 // quantize_run for 16-bit storage and one encoding (see word_shift): blocks of 16 registers checked
@@ -537,19 +546,20 @@ void quantize_pair_words(const float* x, const lanes<K>& l, ibatch<K> bias,
 // holding such a value are done again by quantize_run, so that a sparse special value costs one
 // pair, not the block. l, bias and o are taken by value, as in quantize_run_bytes. The blocks start
 // at an aligned x + i, or when streaming at a q + i aligned for non-temporal stores.
-template <class Mode, bool Reverse, class K, class Q>
+template <class Mode, word_shift Shift, class K, class Q>
 void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bias,
                         simd::word_offset<K> o, store_plan plan, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
+  constexpr bool reverse = Shift == word_shift::reverse;
   std::size_t i =
       plan.stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
   if (i > 0) quantize_run<Mode, K>(x, i, broadcast_source<K>{l}, q);
   for (; i + 16 * N <= n; i += 16 * N) {
     simd::wbatch<K> w[8];
-    shifted_words<16, Mode, Reverse>(x + i, l, bias, w);
+    shifted_words<16, Mode, Shift>(x + i, l, bias, w);
     if (!simd::any_floor(w)) {
       simd::unroll<8>([&](auto k) {
-        simd::store_offset_words<Reverse>(q + i + 2 * k * N, w[k], o, plan.clamp, plan.stream);
+        simd::store_offset_words<reverse>(q + i + 2 * k * N, w[k], o, plan.clamp, plan.stream);
       });
     } else {
       simd::unroll<8>([&](auto k) {
@@ -558,17 +568,19 @@ void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bia
           quantize_run<Mode, K>(x + i + 2 * k * N, 2 * N, broadcast_source<K>{l},
                                 q + i + 2 * k * N);
         else
-          simd::store_offset_words<Reverse>(q + i + 2 * k * N, w[k], o, plan.clamp, plan.stream);
+          simd::store_offset_words<reverse>(q + i + 2 * k * N, w[k], o, plan.clamp, plan.stream);
       });
     }
   }
   for (; i + 2 * N <= n; i += 2 * N)
-    quantize_pair_words<Mode, Reverse>(x + i, l, bias, o, plan.clamp, q + i);
+    quantize_pair_words<Mode, Shift>(x + i, l, bias, o, plan.clamp, q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
   if (plan.stream) simd::store_fence();
 }
 
-// quantize_run_words with the direction of plan's shift as a template argument.
+// quantize_run_words with plan's shift as a template argument: the subtraction or negation is an
+// integer instruction per register, which the 16-bit path, bound by its instruction count in
+// cache, notices.
 template <class Mode, class K, class Q>
 void quantize_words(const float* x, std::size_t n, const affine_params& p, const word_plan& plan,
                     Q* q) noexcept {
@@ -576,9 +588,14 @@ void quantize_words(const float* x, std::size_t n, const affine_params& p, const
   const ibatch<K> bias(plan.bias);
   const simd::word_offset<K> o = word_offset_of<K>(plan);
   const store_plan stores{plan.clamp, streams_output<Q>(n)};
-  if (plan.shift == word_shift::reverse)
-    return quantize_run_words<Mode, true, K>(x, n, l, bias, o, stores, q);
-  quantize_run_words<Mode, false, K>(x, n, l, bias, o, stores, q);
+  switch (plan.shift) {
+    case word_shift::none:
+      return quantize_run_words<Mode, word_shift::none, K>(x, n, l, bias, o, stores, q);
+    case word_shift::subtract:
+      return quantize_run_words<Mode, word_shift::subtract, K>(x, n, l, bias, o, stores, q);
+    case word_shift::reverse:
+      return quantize_run_words<Mode, word_shift::reverse, K>(x, n, l, bias, o, stores, q);
+  }
 }
 
 // Stream: non-temporal stores to an x aligned to the register's size (simd::store_stream); the
@@ -935,7 +952,7 @@ void dequantize_tensor(const Q* q, std::size_t n, const affine_params& p, float*
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
-    using unused_mode = kernels::quant_mode<false, false>;
+    using unused_mode = kernels::quant_mode<false, false, false>;
     kernels::encoding_run<kernels::operation::dequantize, unused_mode, K>(q, n, p, x);
     return;
   }
@@ -987,7 +1004,7 @@ void dequantize_channels(const Q* q, const Layout& layout, const affine_params* 
 #if QUANTA_SIMD_KERNELS
   using K = simd::kernel_arch_t<Arch>;
   if constexpr (!std::is_void_v<K> && !std::is_same_v<Q, std::int32_t>) {
-    using unused_mode = kernels::quant_mode<false, false>;
+    using unused_mode = kernels::quant_mode<false, false, false>;
     kernels::run_layout<kernels::operation::dequantize, unused_mode, K>(q, layout, params, x);
     return;
   }

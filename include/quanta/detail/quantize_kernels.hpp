@@ -395,8 +395,10 @@ std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
 // How the 8-bit and 16-bit narrow-first paths store: whether the encoding's range is narrower
 // than the packs' saturation (then a clamp follows), and whether the output goes around the
 // caches (simd::store_stream, to memory aligned to the register's size; the run fences). Values
-// for a whole run: a branch per stored register that always goes the same way costs less than a
-// second instantiation of the run.
+// for a whole run, a branch per stored register that always goes the same way, except the 8-bit
+// clamp: its bounds are two more registers in every block, or two more loads from a per-channel
+// table, which cost a quarter of the speed on AVX2's 16 registers, so the 8-bit kernels take it as
+// a template argument and ignore store_plan::clamp.
 struct store_plan {
   bool clamp = false;
   bool stream = false;
@@ -404,9 +406,10 @@ struct store_plan {
 
 // Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
 // (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
-template <std::size_t Registers, class Mode, class K, class Source, class Bytes, class Q>
+template <std::size_t Registers, class Mode, bool Clamp, class K, class Source, class Bytes,
+          class Q>
 QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, const Bytes& bytes,
-                                             store_plan plan, Q* q) noexcept {
+                                             bool stream, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
     const auto l = src.at(k * N);
@@ -418,9 +421,13 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
   if (simd::any_floor(w)) return false;
   simd::unroll<Registers / 4>([&](auto k) {
     constexpr std::size_t at = 4 * k * N;
-    simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                             bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at), plan.clamp,
-                             plan.stream);
+    if constexpr (Clamp) {
+      simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                               bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at), stream);
+    } else {
+      simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                               bytes.offset(at + 2 * N), stream);
+    }
   });
   return true;
 }
@@ -432,22 +439,21 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
 // asks for, or when streaming at a q + head aligned to the register's size).
 // Sources are taken by value: stores through Q* may alias anything, so referenced parameters would
 // be reloaded every block.
-template <class Mode, class K, class Source, class Bytes, class Q>
+template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
-                                           Source src, Bytes bytes, store_plan plan,
-                                           Q* q) noexcept {
+                                           Source src, Bytes bytes, bool stream, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   // Calls for no elements are skipped: each passes the parameter registers through memory.
   if (head > 0) quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
-    if (!quantize_block_bytes<16, Mode, K>(x + i, src.from(i), bytes.from(i), plan, q + i))
+    if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
       quantize_run<Mode, K>(x + i, 16 * N, src.from(i), q + i);
   for (; i + 4 * N <= n; i += 4 * N)
-    if (!quantize_block_bytes<4, Mode, K>(x + i, src.from(i), bytes.from(i), plan, q + i))
+    if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
-  if (plan.stream) simd::store_fence();
+  if (stream) simd::store_fence();
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -678,10 +684,11 @@ template <class Mode, class K, class Q>
 void quantize_encoding_bytes(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
   const broadcast_source<K> src{broadcast<K>(p)};
   const broadcast_bytes<Q, K> bytes{byte_offset_of<Q, K>(p)};
-  const store_plan plan{clamps<Q>(p), streams_output<Q>(n)};
+  const bool stream = streams_output<Q>(n);
   const std::size_t head =
-      plan.stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
-  quantize_run_bytes<Mode, K>(x, n, head, src, bytes, plan, q);
+      stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
+  if (clamps<Q>(p)) return quantize_run_bytes<Mode, true, K>(x, n, head, src, bytes, stream, q);
+  quantize_run_bytes<Mode, false, K>(x, n, head, src, bytes, stream, q);
 }
 
 template <operation Op, class Mode, class K, class In, class Out>
@@ -758,7 +765,8 @@ class table_runner {
     if constexpr (byte_codes) {
       if (use_bytes_) {
         const table_bytes<Out, K> bytes{bytes_, 0};
-        return quantize_run_bytes<Mode, K>(in, n, 0, src, bytes, store_plan{clamp_, false}, out);
+        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, false, out);
+        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, false, out);
       }
     }
     run<Op, Mode, K>(in, n, src, out);
@@ -772,9 +780,11 @@ class table_runner {
     if constexpr (byte_codes) {
       if (use_bytes_) {
         if (span % (16 * N) == 0) {
-          return cycle_bytes<16>(in, n, span, out);
+          if (clamp_) return cycle_bytes<16, true>(in, n, span, out);
+          return cycle_bytes<16, false>(in, n, span, out);
         }
-        return cycle_bytes<4>(in, n, span, out);
+        if (clamp_) return cycle_bytes<4, true>(in, n, span, out);
+        return cycle_bytes<4, false>(in, n, span, out);
       }
     }
     const param_table<K> table = table_;
@@ -790,17 +800,16 @@ class table_runner {
 
  private:
   // The tables are copied into locals: stores through Out* may alias the members.
-  template <std::size_t Registers>
+  template <std::size_t Registers, bool Clamp>
   void cycle_bytes(const In* in, std::size_t n, std::size_t span, Out* out) const noexcept {
     constexpr std::size_t block = Registers * fbatch<K>::size;
     const param_table<K> table = table_;
     const byte_table<Out, K> bytes = bytes_;
-    const store_plan plan{clamp_, false};
     std::size_t i = 0, j = 0;
     for (; i + block <= n; i += block) {
       const table_source<K> src{table, j};
-      if (!quantize_block_bytes<Registers, Mode, K>(in + i, src, table_bytes<Out, K>{bytes, j},
-                                                    plan, out + i))
+      if (!quantize_block_bytes<Registers, Mode, Clamp, K>(
+              in + i, src, table_bytes<Out, K>{bytes, j}, false, out + i))
         quantize_run<Mode, K>(in + i, block, src, out + i);
       j = j + block == span ? 0 : j + block;
     }

@@ -646,22 +646,32 @@ struct byte_offset {
 // b, c, d in order, for |offset| < 32768 - 256, lo..hi within Q's range and no word -32768
 // (any_floor). Every saturation on the way is monotonic and leaves lo..hi alone, so saturating
 // early cannot move a code across the clamp; only a code of INT_MIN standing for +inf or NaN could.
-// The packs saturate to Q's range: clamp = false when lo..hi is all of it.
+// The packs saturate to Q's range: the form without lo, hi is for when lo..hi is all of it.
 // Per-element parameters take the offsets of ab and cd in pack_words' order and lo, hi in element
 // order.
 // stream: a non-temporal store to dst aligned to the register's size (store_stream).
 template <class Q, class K>
-QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
-                                           wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
-                                           xsimd::batch<Q, K> hi, bool clamp,
-                                           bool stream) noexcept {
-  auto b = pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset));
-  if (clamp) b = min_int(max_int(b, lo), hi);
+QUANTA_SIMD_INLINE void store_bytes(Q* dst, xsimd::batch<Q, K> b, bool stream) noexcept {
   if (stream) {
     store_stream(dst, b);
   } else {
     b.store_unaligned(dst);
   }
+}
+
+template <class Q, class K>
+QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
+                                           wbatch<K> cd_offset, bool stream) noexcept {
+  store_bytes(dst, pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset)),
+              stream);
+}
+
+template <class Q, class K>
+QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
+                                           wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
+                                           xsimd::batch<Q, K> hi, bool stream) noexcept {
+  const auto b = pack_bytes<Q, K>(add_saturate(ab, ab_offset), add_saturate(cd, cd_offset));
+  store_bytes(dst, min_int(max_int(b, lo), hi), stream);
 }
 
 // --- 16-bit codes: narrow first, then clamp and add the offset --------------------------------

@@ -18,65 +18,47 @@ struct kernel_table {
 #undef QUANTA_KERNEL
 };
 
-// The callers are built for baseline x86-64 and run legacy SSE code between kernel calls. The
-// VZEROUPPER that the compiler puts before a kernel's return does not clear AVX-512's registers
-// 16-31, and while any upper register state is dirty every legacy SSE instruction pays for it
-// (measured: about 0.1 us per call at 4 Ki elements). So in the AVX-512 object each kernel returns
-// through a wrapper that zeroes registers 16-31 and then executes VZEROUPPER again, which only then
-// finds the whole upper state clean. Nothing vector-valued is live there but the return value,
-// whose low 128 bits VZEROUPPER keeps.
-#if defined(__AVX512F__)
-inline void clear_upper_registers() noexcept {
-  __asm__ volatile(
-      "vpxord %%xmm16, %%xmm16, %%xmm16\n\tvpxord %%xmm17, %%xmm17, %%xmm17\n\t"
-      "vpxord %%xmm18, %%xmm18, %%xmm18\n\tvpxord %%xmm19, %%xmm19, %%xmm19\n\t"
-      "vpxord %%xmm20, %%xmm20, %%xmm20\n\tvpxord %%xmm21, %%xmm21, %%xmm21\n\t"
-      "vpxord %%xmm22, %%xmm22, %%xmm22\n\tvpxord %%xmm23, %%xmm23, %%xmm23\n\t"
-      "vpxord %%xmm24, %%xmm24, %%xmm24\n\tvpxord %%xmm25, %%xmm25, %%xmm25\n\t"
-      "vpxord %%xmm26, %%xmm26, %%xmm26\n\tvpxord %%xmm27, %%xmm27, %%xmm27\n\t"
-      "vpxord %%xmm28, %%xmm28, %%xmm28\n\tvpxord %%xmm29, %%xmm29, %%xmm29\n\t"
-      "vpxord %%xmm30, %%xmm30, %%xmm30\n\tvpxord %%xmm31, %%xmm31, %%xmm31\n\tvzeroupper" ::
-          : "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
-            "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
-}
-
-template <auto Kernel, class R, class... A>
+// The callers are built for baseline x86-64 and run legacy SSE code between kernel calls, and while
+// any upper register state is dirty every legacy SSE instruction pays for it (measured: about
+// 0.1 us per call at 4 Ki elements). Where the VZEROUPPER that the compiler puts before a kernel's
+// return leaves some of that state dirty (simd::upper_registers: AVX-512's registers 16-31), each
+// kernel returns through a wrapper that clears it.
+template <class K, auto Kernel, class R, class... A>
 R return_clean(A... a) noexcept(noexcept(Kernel(a...))) {
   if constexpr (std::is_void_v<R>) {
     Kernel(a...);
-    clear_upper_registers();
+    simd::upper_registers<K>::clear();
   } else {
     R r = Kernel(a...);
-    clear_upper_registers();
+    simd::upper_registers<K>::clear();
     return r;
   }
 }
 
-template <auto Kernel, class R, class... A>
+template <class K, auto Kernel, class R, class... A>
 constexpr auto clean_entry(R (*)(A...) noexcept) noexcept -> R (*)(A...) noexcept {
-  return &return_clean<Kernel, R, A...>;
+  return &return_clean<K, Kernel, R, A...>;
 }
-template <auto Kernel, class R, class... A>
+template <class K, auto Kernel, class R, class... A>
 constexpr auto clean_entry(R (*)(A...)) noexcept -> R (*)(A...) {
-  return &return_clean<Kernel, R, A...>;
+  return &return_clean<K, Kernel, R, A...>;
 }
 
-template <auto Kernel>
+template <class Arch, auto Kernel>
 constexpr auto table_entry() noexcept {
-  return clean_entry<Kernel>(Kernel);
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (simd::upper_registers<K>::available) {
+    return clean_entry<K, Kernel>(Kernel);
+  } else {
+    return Kernel;
+  }
 }
-#else
-template <auto Kernel>
-constexpr auto table_entry() noexcept {
-  return Kernel;
-}
-#endif
 
 template <class Arch>
 constexpr kernel_table make_kernel_table() noexcept {
   return kernel_table{
 #define QUANTA_KERNEL(member, function, template_arguments, result, parameters, arguments, spec) \
-  table_entry<&function<Arch QUANTA_DISPATCH_UNPAREN template_arguments>>(),
+  table_entry<Arch, &function<Arch QUANTA_DISPATCH_UNPAREN template_arguments>>(),
 #include "quanta/detail/kernels.inc"
 #undef QUANTA_KERNEL
   };

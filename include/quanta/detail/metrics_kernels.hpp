@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "quanta/arch.hpp"
+#include "quanta/detail/simd.hpp"
 #include "quanta/ref/metrics.hpp"
 
 // Error-statistics kernels, one instantiation per instruction set. Each lane converts its floats to
@@ -25,26 +26,16 @@ inline std::size_t count_non_finite(const float* ref, const float* test, std::si
 }
 
 #if QUANTA_SIMD
-// batch<double>::size floats from p, widened to double. xsimd 8.1 widens through a scalar copy;
-// the x86 conversion instructions do it in one step, which triples the kernel's speed.
-template <class Arch>
-xsimd::batch<double, Arch> load_widened(const float* p) noexcept {
-#if defined(__AVX512F__)
-  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
-    // The zero-masked form: GCC 12 warns about the undefined source of the unmasked one.
-    return _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p));
-  }
-#endif
-#if defined(__AVX__)
-  if constexpr (std::is_base_of_v<xsimd::avx, Arch>) return _mm256_cvtps_pd(_mm_loadu_ps(p));
-#endif
-#if defined(__SSE2__)
-  if constexpr (std::is_base_of_v<xsimd::sse2, Arch>) {
-    return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-  }
-#endif
-  return xsimd::batch<double, Arch>::load_unaligned(p);
+namespace simd {
+// batch<double>::size floats from p, widened to double, for any xsimd architecture A. xsimd 8.1
+// widens through a scalar copy, which is what an instruction set without an overload of its own
+// in detail/arch/ gets; the x86 conversion instructions do it in one step, which triples the
+// kernel's speed.
+template <class A>
+xsimd::batch<double, A> load_widened(const float* p, xsimd::generic) noexcept {
+  return xsimd::batch<double, A>::load_unaligned(p);
 }
+}  // namespace simd
 #endif
 
 template <class Arch>
@@ -57,8 +48,8 @@ void accumulate_error(const float* ref, const float* test, std::size_t n, error_
     batch ref_energy(0.0), test_energy(0.0), dot(0.0), error_energy(0.0), error_abs_sum(0.0);
     batch error_abs_max(0.0), ref_abs_max(0.0);
     for (std::size_t i = 0; i < body; i += width) {
-      const batch r = load_widened<Arch>(ref + i);
-      const batch t = load_widened<Arch>(test + i);
+      const batch r = simd::load_widened<Arch>(ref + i, Arch{});
+      const batch t = simd::load_widened<Arch>(test + i, Arch{});
       const batch d = r - t;
       const batch ad = xsimd::abs(d);
       const batch ar = xsimd::abs(r);

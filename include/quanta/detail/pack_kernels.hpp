@@ -20,79 +20,20 @@ QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail {
 
 #if QUANTA_SIMD_KERNELS
-// The byte shuffles xsimd 8.1 lacks, for a kernel instruction set K (simd::kernel_arch_t): the
-// permute that puts in order the quadwords of a and b after a pack (simd::pack_bytes_in_lanes,
-// which on AVX2 and AVX-512 leaves them alternating), its inverse, and the steps of the 4-bit
-// kernels. The rest of the kernels is xsimd.
+// The byte and word registers of a kernel instruction set K (simd::kernel_arch_t). The packing
+// kernels work on them with xsimd and with the byte shuffles that xsimd 8.1 lacks, which
+// detail/arch/ provides:
+//   gather_quadwords: quadwords {a0, b0, a1, b1, ...} to {a0, a1, ..., b0, b1, ...}, which puts in
+//     order those of a and b after a pack (simd::pack_bytes_in_lanes, which on AVX2 and AVX-512
+//     leaves them alternating); spread_quadwords: its inverse.
+//   join_nibbles: each 16-bit lane holding bytes lo, hi (both < 16) to lo + 16 * hi.
+//   order_nibbles: packus of joined nibbles to packed bytes in element order: word t of 128-bit
+//     lane l holds the 16-bit unit L t + l of L lanes (see quantize_pack_registers).
 template <class K>
 struct byte_lanes {
   using arch = K;
   using bytes = xsimd::batch<std::uint8_t, K>;
   using words = xsimd::batch<std::uint16_t, K>;
-  static constexpr std::size_t width = sizeof(typename bytes::register_type);
-
-  // Quadwords {a0, b0, a1, b1, ...} to {a0, a1, ..., b0, b1, ...}. The zero-masking permute with a
-  // full mask is the plain permute; GCC 12's header for the plain one trips -Wuninitialized.
-  static bytes gather(const bytes& p) noexcept {
-    if constexpr (width == 16) return p;
-#if XSIMD_WITH_AVX2
-    else if constexpr (width == 32)
-      return _mm256_permute4x64_epi64(p, 0xD8);
-#endif
-#if XSIMD_WITH_AVX512BW
-    else
-      return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), p);
-#endif
-  }
-
-  // The inverse of gather.
-  static bytes spread(const bytes& p) noexcept {
-    if constexpr (width == 64) {
-      return _mm512_maskz_permutexvar_epi64(0xFF, _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), p);
-    } else {
-      return gather(p);  // its own inverse
-    }
-  }
-
-  // Each 16-bit lane holding bytes lo, hi (both < 16) to lo + 16 * hi.
-  static words join_nibbles(const bytes& b) noexcept {
-    if constexpr (std::is_same_v<K, xsimd::sse2>) {
-      const auto w = xsimd::bitwise_cast<words>(b);  // no pmaddubsw before SSSE3
-      return (w | (w >> 4)) & std::uint16_t{0xFF};
-    } else if constexpr (width == 16) {
-      return _mm_maddubs_epi16(b, _mm_set1_epi16(0x1001));  // byte weights 1, 16
-    }
-#if XSIMD_WITH_AVX2
-    else if constexpr (width == 32) {
-      return _mm256_maddubs_epi16(b, _mm256_set1_epi16(0x1001));
-    }
-#endif
-#if XSIMD_WITH_AVX512BW
-    else {
-      return _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001));
-    }
-#endif
-  }
-
-  // packus of joined nibbles to packed bytes in element order: word t of 128-bit lane l holds the
-  // 16-bit unit L t + l of L lanes (see quantize_pack_registers).
-  static bytes order_nibbles(const bytes& p) noexcept {
-    if constexpr (width == 16) return p;
-#if XSIMD_WITH_AVX2
-    else if constexpr (width == 32)  // after gather, each lane holds its even units, then its odd
-      return _mm256_shuffle_epi8(
-          gather(p), _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8,
-                                      9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
-#endif
-#if XSIMD_WITH_AVX512BW
-    else
-      return _mm512_permutexvar_epi16(
-          _mm512_setr_epi32(0x00080000, 0x00180010, 0x00090001, 0x00190011, 0x000A0002, 0x001A0012,
-                            0x000B0003, 0x001B0013, 0x000C0004, 0x001C0014, 0x000D0005, 0x001D0015,
-                            0x000E0006, 0x001E0016, 0x000F0007, 0x001F0017),
-          p);
-#endif
-  }
 };
 
 // 16-bit lanes a, then b, each holding a value < 256, as bytes: packus leaves AVX2's and
@@ -101,12 +42,13 @@ template <class L>
 typename L::bytes packus(const typename L::words& a, const typename L::words& b) noexcept {
   using signed_words = simd::wbatch<typename L::arch>;
   return simd::pack_bytes_in_lanes<std::uint8_t>(xsimd::bitwise_cast<signed_words>(a),
-                                                 xsimd::bitwise_cast<signed_words>(b));
+                                                 xsimd::bitwise_cast<signed_words>(b),
+                                                 typename L::arch{});
 }
 
 template <class L>
 typename L::bytes narrow(const typename L::words& a, const typename L::words& b) noexcept {
-  return L::gather(packus<L>(a, b));
+  return simd::gather_quadwords(packus<L>(a, b), typename L::arch{});
 }
 
 // Pairs of `Bits`-bit fields (in bytes 2k and 2k+1 of a, then of b) joined into one byte each.
@@ -127,7 +69,7 @@ void split_pairs(const typename L::bytes& p, typename L::bytes& first,
   using bytes = typename L::bytes;
   using words = typename L::words;
   constexpr auto mask = static_cast<std::uint16_t>(((1u << Bits) - 1u) * 0x0101u);
-  const words w = xsimd::bitwise_cast<words>(L::spread(p));
+  const words w = xsimd::bitwise_cast<words>(simd::spread_quadwords(p, typename L::arch{}));
   const auto lo = xsimd::bitwise_cast<bytes>(w & mask);
   const auto hi = xsimd::bitwise_cast<bytes>((w >> Bits) & mask);
   first = xsimd::zip_lo(lo, hi);
@@ -331,11 +273,11 @@ void unpack_dequantize_stream(const std::uint8_t* packed, std::size_t n, int bit
 //
 // Both narrowings keep runs of four neighbouring elements together, so the packed bytes come out
 // in 16-bit units of four elements: with L 128-bit lanes, word t of lane l holds the unit L t + l,
-// and one shuffle per register puts the units in order (byte_lanes::order_nibbles). On AVX-512
-// VBMI one two-register byte permute (vpermt2b) does that and the second narrowing at once; it
-// reads only the low byte of each joined word, so the biased codes need not be brought back from
-// -128 + c to c first: 128 + 16 * 128 only flips the top bit of the high nibble, which one xor
-// with the storage's own flip undoes.
+// and one shuffle per register puts the units in order (simd::order_nibbles). Where K permutes
+// bytes (simd::byte_permute, AVX-512 VBMI), one two-register byte permute (vpermt2b) does that and
+// the second narrowing at once; it reads only the low byte of each joined word, so the biased codes
+// need not be brought back from -128 + c to c first: 128 + 16 * 128 only flips the top bit of the
+// high nibble, which one xor with the storage's own flip undoes.
 template <class Q>
 constexpr int nibble_bias = std::is_signed_v<Q> ? 8 : 0;
 
@@ -343,10 +285,6 @@ template <class K>
 using packed_batch = xsimd::batch<std::uint8_t, K>;
 template <class K>
 using code_batch = xsimd::batch<std::int8_t, K>;
-
-template <class K>
-constexpr bool nibble_byte_permute =
-    QUANTA_SIMD_BYTE_PERMUTE != 0 && std::is_same_v<K, xsimd::avx512bw>;
 
 // The offset and the clamp of one encoding for the nibble kernels: codes biased into 0..15 and
 // shifted down by 128 by the saturating offset; with the byte permute the bounds apply to those
@@ -366,25 +304,12 @@ bool nibble_offset_fits(const affine_params& p) noexcept {
 
 template <class Q, class K>
 nibble_range<K> nibble_range_of(const affine_params& p) noexcept {
-  const int down = nibble_byte_permute<K> ? 128 : 0;
+  const int down = simd::byte_permute<K>::available ? 128 : 0;
   const auto byte = [](int v) { return static_cast<std::uint8_t>(v & 0xFF); };
   return {code_batch<K>(static_cast<std::int8_t>(p.post_offset + nibble_bias<Q> - 128)),
           packed_batch<K>(byte(p.qmin + nibble_bias<Q> - down)),
           packed_batch<K>(byte(p.qmax + nibble_bias<Q> - down))};
 }
-
-#if QUANTA_SIMD_BYTE_PERMUTE
-// The low bytes of the words of packus(a, b) (byte_lanes<avx512bw>::order_nibbles' source) in
-// element order: byte d is unit g = d / 2, which sits in word 8 (g % 4) + g / 4 of that packus.
-inline __m512i select_nibbles(const __m512i& a, const __m512i& b) noexcept {
-  alignas(64) static constexpr std::uint8_t index[64] = {
-      0,  2,  16, 18, 32,  34,  48,  50,  4,  6,  20, 22, 36,  38,  52,  54,
-      8,  10, 24, 26, 40,  42,  56,  58,  12, 14, 28, 30, 44,  46,  60,  62,
-      64, 66, 80, 82, 96,  98,  112, 114, 68, 70, 84, 86, 100, 102, 116, 118,
-      72, 74, 88, 90, 104, 106, 120, 122, 76, 78, 92, 94, 108, 110, 124, 126};
-  return _mm512_permutex2var_epi8(a, _mm512_load_si512(index), b);
-}
-#endif
 
 // kernels::misaligned_head when it is even (a whole number of packed bytes), else 0.
 template <class K>
@@ -403,7 +328,7 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
                                     Store store) noexcept {
   using L = byte_lanes<K>;
   using words = typename L::words;
-  constexpr bool byte_permute = nibble_byte_permute<K>;
+  constexpr bool byte_permute = simd::byte_permute<K>::available;
   constexpr std::size_t W = (R + 1) / 2;  // registers of 16-bit codes
   constexpr std::size_t B = (W + 1) / 2;  // registers of 8-bit codes, then of joined pairs
   const auto code = [&](std::size_t k) {
@@ -413,40 +338,38 @@ inline bool quantize_pack_registers(Load load, const kernels::lanes<K>& l, const
   simd::unroll<W>([&](auto k) {
     constexpr std::size_t j = decltype(k)::value;
     const auto first = code(2 * j);
-    w[j] = simd::pack_words(first, 2 * j + 1 < R ? code(2 * j + 1) : first);
+    w[j] = simd::pack_words(first, 2 * j + 1 < R ? code(2 * j + 1) : first, K{});
   });
   code_batch<K> c[B];
   simd::unroll<B>([&](auto k) {
     constexpr std::size_t j = decltype(k)::value;
-    c[j] = simd::pack_bytes_in_lanes<std::int8_t>(w[2 * j], w[std::min(2 * j + 1, W - 1)]);
+    c[j] = simd::pack_bytes_in_lanes<std::int8_t>(w[2 * j], w[std::min(2 * j + 1, W - 1)], K{});
   });
   if (simd::any_floor(c)) return false;
   words pairs[B];
   simd::unroll<B>([&](auto k) {
-    const code_batch<K> shifted = simd::add_saturate(c[k], o.offset);  // -128 + biased code
+    const code_batch<K> shifted = simd::add_saturate(c[k], o.offset, K{});  // -128 + biased code
     if constexpr (byte_permute) {
-      code_batch<K> b = simd::min_int(shifted, xsimd::bitwise_cast<code_batch<K>>(o.hi));
-      if constexpr (Clamp) b = simd::max_int(b, xsimd::bitwise_cast<code_batch<K>>(o.lo));
-      pairs[k] = L::join_nibbles(xsimd::bitwise_cast<packed_batch<K>>(b));
+      code_batch<K> b = simd::min_int(shifted, xsimd::bitwise_cast<code_batch<K>>(o.hi), K{});
+      if constexpr (Clamp) b = simd::max_int(b, xsimd::bitwise_cast<code_batch<K>>(o.lo), K{});
+      pairs[k] = simd::join_nibbles(xsimd::bitwise_cast<packed_batch<K>>(b), K{});
     } else {
       packed_batch<K> b = xsimd::bitwise_cast<packed_batch<K>>(shifted) ^ std::uint8_t{0x80};
-      b = simd::min_int(b, o.hi);
-      if constexpr (Clamp) b = simd::max_int(b, o.lo);
-      pairs[k] = L::join_nibbles(b);
+      b = simd::min_int(b, o.hi, K{});
+      if constexpr (Clamp) b = simd::max_int(b, o.lo, K{});
+      pairs[k] = simd::join_nibbles(b, K{});
     }
   });
   simd::unroll<(R + 7) / 8>([&](auto k) {
     constexpr std::size_t j = decltype(k)::value;
     const words& first = pairs[2 * j];
     const words& second = pairs[std::min(2 * j + 1, B - 1)];
-#if QUANTA_SIMD_BYTE_PERMUTE
     if constexpr (byte_permute) {
       // Low byte of a pair word: lo + 128 + 16 * hi (mod 256), the high nibble's top bit flipped.
       const std::uint8_t flip = std::is_signed_v<Q> ? 0x08 : 0x80;
-      return store(j, packed_batch<K>(select_nibbles(first, second)) ^ flip);
+      return store(j, packed_batch<K>(simd::byte_permute<K>::select_nibbles(first, second)) ^ flip);
     }
-#endif
-    packed_batch<K> v = L::order_nibbles(packus<L>(first, second));
+    packed_batch<K> v = simd::order_nibbles(packus<L>(first, second), K{});
     if constexpr (std::is_signed_v<Q>) v = v ^ std::uint8_t{0x88};
     store(j, v);
   });
@@ -466,20 +389,6 @@ bool quantize_pack_block(const float* x, const kernels::lanes<K>& l, const nibbl
       });
 }
 
-// The first count bytes of v to dst.
-template <class K>
-void store_first_bytes(std::uint8_t* dst, const packed_batch<K>& v, std::size_t count) noexcept {
-#if XSIMD_WITH_AVX512BW
-  if constexpr (simd::has_masked_memory<K>()) {
-    const __mmask64 m = count >= 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
-    return _mm512_mask_storeu_epi8(dst, m, v);
-  }
-#endif
-  alignas(64) std::uint8_t buffer[packed_batch<K>::size];
-  v.store_aligned(buffer);
-  std::memcpy(dst, buffer, count);
-}
-
 // count <= R * N elements of x (R at most 8) to packed; zero floats after the last value.
 template <std::size_t R, class Mode, bool Clamp, class Q, class K>
 bool quantize_pack_partial(const float* x, std::size_t count, const kernels::lanes<K>& l,
@@ -489,11 +398,11 @@ bool quantize_pack_partial(const float* x, std::size_t count, const kernels::lan
   const auto load = [x, count](std::size_t k) {
     const std::size_t start = k * N;
     if (start + N <= count) return simd::fbatch<K>::load_unaligned(x + start);
-    if (start < count) return simd::load_partial(x + start, count - start, K{});
+    if (start < count) return simd::load_partial<K>(x + start, count - start, K{});
     return simd::fbatch<K>(0.0f);
   };
   const auto store = [packed, count](std::size_t, const packed_batch<K>& v) {
-    store_first_bytes<K>(packed, v, ref::packed_bytes(count, 4));
+    simd::store_first_bytes(packed, v, ref::packed_bytes(count, 4), K{});
     if (count % 2 != 0) packed[count / 2] &= 0x0F;  // ref::pack writes zero past the last value
   };
   return quantize_pack_registers<R, Mode, Clamp, Q>(load, l, o, store);
@@ -528,55 +437,38 @@ void quantize_pack_run(const float* x, std::size_t n, const affine_params& p,
     if (!done) exact(i, n - i);
   }
 }
-#endif
 
-// --- Per-tensor 4-bit unpack + dequantize on AVX-512 --------------------------------------------
-#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
-namespace int4_avx512 {
-
-using K = xsimd::avx512bw;
-
-// All n elements. Up to an even element whose x is 64-byte aligned, whole registers, and the last
-// codes go through a zero-padded copy of their packed bytes and masked stores.
-template <class Q>
-void unpack_dequantize_run(const std::uint8_t* packed, std::size_t n, const affine_params& p,
-                           float* x) noexcept {
+// --- Per-tensor 4-bit unpack + dequantize by table lookup ------------------------------------
+// Where K looks up a register of floats by 4-bit codes (simd::nibble_lookup, AVX-512): the values
+// of all 16 codes, computed by ref::dequantize_code, are the table, so the result is exact by
+// construction. All n elements: up to an even element whose x is aligned to a register, whole
+// registers (each from N / 2 packed bytes), and the last codes through a zero-padded copy of their
+// packed bytes and partial stores.
+template <class Q, class K>
+void unpack_dequantize_lookup(const std::uint8_t* packed, std::size_t n, const affine_params& p,
+                              float* x) noexcept {
   alignas(64) float values[16];
   for (int u = 0; u < 16; ++u)
     values[u] = ref::dequantize_code(std::is_signed_v<Q> ? (u ^ 8) - 8 : u, p);
-  const __m512 table = _mm512_load_ps(values);
-  // Element j of a register is nibble j of 8 packed bytes: their first 4 bytes broadcast to lanes
-  // 0..7 and the next 4 to lanes 8..15 (broadcast loads, off the shuffle port), each lane shifted
-  // right by 4 (j % 8); the lookup reads the low 4 bits of each lane.
-  const __m512i shifts =
-      _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
-  const auto lookup = [&](const std::uint8_t* eight) {
-    std::int32_t first, second;
-    std::memcpy(&first, eight, 4);
-    std::memcpy(&second, eight + 4, 4);
-    const __m512i v = _mm512_mask_set1_epi32(_mm512_set1_epi32(first), 0xFF00, second);
-    return _mm512_permutexvar_ps(_mm512_srlv_epi32(v, shifts), table);
-  };
+  const simd::nibble_lookup<K> lookup(values);
   constexpr std::size_t N = simd::fbatch<K>::size;
   // Elements [i, i + count) for count <= 2 N.
   const auto partial = [&](std::size_t i, std::size_t count) {
-    std::uint8_t eight[N] = {};
-    std::memcpy(eight, packed + i / 2, ref::packed_bytes(count, 4));
+    std::uint8_t bytes[N] = {};
+    std::memcpy(bytes, packed + i / 2, ref::packed_bytes(count, 4));
     for (std::size_t k = 0; k < count; k += N) {
       const std::size_t m = std::min(N, count - k);
-      _mm512_mask_storeu_ps(x + i + k, simd::tail_mask<K>(m), lookup(eight + k / 2));
+      simd::store_partial(x + i + k, lookup(bytes + k / 2), m, K{});
     }
   };
   std::size_t i = even_head<K>(x, n);
   if (i > 0) partial(0, i);
   for (; i + 2 * N <= n; i += 2 * N) {
-    _mm512_storeu_ps(x + i, lookup(packed + i / 2));
-    _mm512_storeu_ps(x + i + N, lookup(packed + i / 2 + N / 2));
+    lookup(packed + i / 2).store_unaligned(x + i);
+    lookup(packed + i / 2 + N / 2).store_unaligned(x + i + N);
   }
   if (i < n) partial(i, n - i);
 }
-
-}  // namespace int4_avx512
 #endif
 
 // Per-tensor fused quantize + pack: 4 bits in registers (quantize_pack_run), 2 bits and encodings
@@ -606,9 +498,10 @@ void quantize_pack_tensor(const float* x, std::size_t n, const affine_params& p,
 template <class Arch, class Q>
 void unpack_dequantize_tensor(const std::uint8_t* packed, std::size_t n, const affine_params& p,
                               int bits, float* x) noexcept {
-#if QUANTA_SIMD_KERNELS && XSIMD_WITH_AVX512BW
-  if constexpr (std::is_same_v<simd::kernel_arch_t<Arch>, xsimd::avx512bw>) {
-    if (bits == 4) return int4_avx512::unpack_dequantize_run<Q>(packed, n, p, x);
+#if QUANTA_SIMD_KERNELS
+  using K = simd::kernel_arch_t<Arch>;
+  if constexpr (simd::nibble_lookup<K>::available) {
+    if (bits == 4) return unpack_dequantize_lookup<Q, K>(packed, n, p, x);
   }
 #endif
   unpack_dequantize_stream<Arch, Q>(packed, n, bits,
@@ -818,7 +711,7 @@ void quantize_fused_rows(const float* x, std::size_t rows, std::size_t cols,
             for (; j + floats::size <= count; j += floats::size) {
               const floats t = (floats::load_unaligned(xr + start + j) - bias) * inv_scale;
               const floats clamped = xsimd::min(xsimd::max(t, floats(0.0f)), top);
-              simd::store_narrow(codes + j, simd::round_even<K>(clamped), K{});
+              simd::store_narrow(codes + j, simd::round_even(clamped, K{}), K{});
             }
           }
 #endif

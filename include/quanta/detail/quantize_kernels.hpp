@@ -130,14 +130,14 @@ template <class Mode, class K>
 ibatch<K> round_lanes(fbatch<K> t, fbatch<K> tie_floor) noexcept {
   using fb = fbatch<K>;
   if constexpr (!Mode::midpoint) {
-    return simd::round_even<K>(t);
+    return simd::round_even(t, K{});
   } else {
     const fb one(1.0f);
     const fb truncated = xsimd::to_float(xsimd::to_int(t));
     const fb down = xsimd::select(truncated > t, truncated - one, truncated);
     const fb mid = down + fb(0.5f);
     const fb rounded = xsimd::select((t > mid) | ((t == mid) & (t > tie_floor)), down + one, down);
-    return simd::round_even<K>(rounded);
+    return simd::round_even(rounded, K{});
   }
 }
 
@@ -284,7 +284,7 @@ void quantize_run(const float* x, std::size_t n, Source src, Q* q) noexcept {
     simd::store_narrow(q + i, quantize_lanes<Mode>(fbatch<K>::load_unaligned(x + i), src.at(i)),
                        K{});
   if (i < n) {
-    const fbatch<K> v = simd::load_partial(x + i, n - i, K{});
+    const fbatch<K> v = simd::load_partial<K>(x + i, n - i, K{});
     simd::store_narrow_partial(q + i, quantize_lanes<Mode>(v, src.at(i)), n - i, K{});
   }
 }
@@ -340,7 +340,7 @@ struct byte_table {
     std::size_t j = 0;
     for (; j + 2 * N <= size; j += 2 * N) {
       simd::pack_words(ibatch<K>::load_unaligned(table.post + j),
-                       ibatch<K>::load_unaligned(table.post + j + N))
+                       ibatch<K>::load_unaligned(table.post + j + N), K{})
           .store_unaligned(offset + j);
     }
     for (; j < size; ++j)
@@ -417,7 +417,7 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
   };
   simd::wbatch<K> w[Registers / 2];
   simd::unroll<Registers / 2>(
-      [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1)); });
+      [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1), K{}); });
   if (simd::any_floor(w)) return false;
   simd::unroll<Registers / 4>([&](auto k) {
     constexpr std::size_t at = 4 * k * N;
@@ -453,7 +453,7 @@ QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::s
     if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
-  if (stream) simd::store_fence();
+  if (stream) simd::store_fence(K{});
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -531,7 +531,7 @@ void shifted_words(const float* x, const lanes<K>& l, ibatch<K> bias,
     }
   };
   simd::unroll<Registers / 2>(
-      [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1)); });
+      [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1), K{}); });
 }
 
 // Elements [0, 2 * size) of x to 16-bit codes, by the exact kernel when a word is -32768.
@@ -581,7 +581,7 @@ void quantize_run_words(const float* x, std::size_t n, lanes<K> l, ibatch<K> bia
   for (; i + 2 * N <= n; i += 2 * N)
     quantize_pair_words<Mode, Shift>(x + i, l, bias, o, plan.clamp, q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, broadcast_source<K>{l}, q + i);
-  if (plan.stream) simd::store_fence();
+  if (plan.stream) simd::store_fence(K{});
 }
 
 // quantize_run_words with plan's shift as a template argument: the subtraction or negation is an
@@ -611,38 +611,37 @@ void dequantize_run(const Q* q, std::size_t n, Source src, float* x) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   std::size_t i = 0;
   for (; i + 2 * N <= n; i += 2 * N) {
-    const fbatch<K> a = dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i));
-    const fbatch<K> b = dequantize_lanes(simd::load_widen(q + i + N, K{}), src.at(i + N));
+    const fbatch<K> a = dequantize_lanes(simd::load_widen<K>(q + i, K{}), src.at(i));
+    const fbatch<K> b = dequantize_lanes(simd::load_widen<K>(q + i + N, K{}), src.at(i + N));
     simd::store_register<Stream>(x + i, a);
     simd::store_register<Stream>(x + i + N, b);
   }
   for (; i + N <= n; i += N)
-    simd::store_register<Stream>(x + i, dequantize_lanes(simd::load_widen(q + i, K{}), src.at(i)));
+    simd::store_register<Stream>(x + i,
+                                 dequantize_lanes(simd::load_widen<K>(q + i, K{}), src.at(i)));
   if (i < n) {
-    const ibatch<K> v = simd::load_widen_partial(q + i, n - i, K{});
+    const ibatch<K> v = simd::load_widen_partial<K>(q + i, n - i, K{});
     simd::store_partial(x + i, dequantize_lanes(v, src.at(i)), n - i, K{});
   }
 }
 
-#if QUANTA_SIMD_BYTE_PERMUTE
-// dequantize_run for 8-bit storage and one encoding on AVX-512 VBMI: see simd::biased_floats.
-template <bool Stream, class Q>
-void dequantize_run_bytes(const Q* q, std::size_t n, lanes<xsimd::avx512bw> l,
-                          std::int32_t zero_point, float* x) noexcept {
-  using K = xsimd::avx512bw;
+// dequantize_run for 8-bit storage and one encoding where K permutes bytes: see
+// simd::byte_permute::biased_floats.
+template <bool Stream, class K, class Q>
+void dequantize_run_bytes(const Q* q, std::size_t n, lanes<K> l, std::int32_t zero_point,
+                          float* x) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const fbatch<K> bias(
       static_cast<float>((1 << 23) + zero_point + (std::is_signed_v<Q> ? 128 : 0)));
   std::size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
     fbatch<K> f[4];
-    simd::biased_floats(q + i, f);
+    simd::byte_permute<K>::biased_floats(q + i, f);
     simd::unroll<4>(
         [&](auto k) { simd::store_register<Stream>(x + i + k * N, (f[k] - bias) * l.scale); });
   }
   dequantize_run<K, Stream>(q + i, n - i, broadcast_source<K>{l}, x + i);
 }
-#endif
 
 // y may be x: each register is read before the same elements are written.
 template <class Mode, class K, class Source>
@@ -656,7 +655,7 @@ void quantize_dequantize_run(const float* x, std::size_t n, Source src, float* y
   }
   if (i < n) {
     decltype(auto) l = src.at(i);
-    const fbatch<K> v = simd::load_partial(x + i, n - i, K{});
+    const fbatch<K> v = simd::load_partial<K>(x + i, n - i, K{});
     simd::store_partial(y + i, dequantize_lanes(quantize_lanes<Mode>(v, l), l), n - i, K{});
   }
 }
@@ -707,18 +706,16 @@ void encoding_run(const In* in, std::size_t n, const affine_params& p, Out* out)
     dequantize_run<K>(in, head, src, out);
     const auto body = [&](auto stream) {
       constexpr bool Stream = decltype(stream)::value;
-#if QUANTA_SIMD_BYTE_PERMUTE
       // The bias 2^23 + zero_point (+ 128) must be exact in float.
-      if constexpr (std::is_same_v<K, xsimd::avx512bw> && sizeof(In) == 1) {
+      if constexpr (simd::byte_permute<K>::available && sizeof(In) == 1) {
         if (p.zero_point > -(1 << 22) && p.zero_point < (1 << 22))
           return dequantize_run_bytes<Stream>(in + head, n - head, src.l, p.zero_point, out + head);
       }
-#endif
       dequantize_run<K, Stream>(in + head, n - head, src, out + head);
     };
     if (!streams_output<Out>(n)) return body(std::false_type{});
     body(std::true_type{});
-    return simd::store_fence();
+    return simd::store_fence(K{});
   }
   run<Op, Mode, K>(in, n, src, out);
 }

@@ -60,21 +60,21 @@ void accumulate_min_max(const float* x, std::size_t n, min_max_result& r) noexce
   for (; i + 4 * N <= n; i += 4 * N) {
     for (std::size_t k = 0; k < 4; ++k) {
       const fb v = fb::load_unaligned(x + i + k * N);
-      lo[k] = simd::min_skip_nan(lo[k], v);
-      hi[k] = simd::max_skip_nan(hi[k], v);
+      lo[k] = simd::min_skip_nan(lo[k], v, K{});
+      hi[k] = simd::max_skip_nan(hi[k], v, K{});
       sum[k] += v;
     }
   }
   for (; i + N <= n; i += N) {
     const fb v = fb::load_unaligned(x + i);
-    lo[0] = simd::min_skip_nan(lo[0], v);
-    hi[0] = simd::max_skip_nan(hi[0], v);
+    lo[0] = simd::min_skip_nan(lo[0], v, K{});
+    hi[0] = simd::max_skip_nan(hi[0], v, K{});
     sum[0] += v;
   }
-  const fb l =
-      simd::min_skip_nan(simd::min_skip_nan(lo[0], lo[1]), simd::min_skip_nan(lo[2], lo[3]));
-  const fb h =
-      simd::max_skip_nan(simd::max_skip_nan(hi[0], hi[1]), simd::max_skip_nan(hi[2], hi[3]));
+  const fb l = simd::min_skip_nan(simd::min_skip_nan(lo[0], lo[1], K{}),
+                                  simd::min_skip_nan(lo[2], lo[3], K{}), K{});
+  const fb h = simd::max_skip_nan(simd::max_skip_nan(hi[0], hi[1], K{}),
+                                  simd::max_skip_nan(hi[2], hi[3], K{}), K{});
   const fb s = (sum[0] + sum[1]) + (sum[2] + sum[3]);
   min_max_result part;
   part.min = fold_lanes<K>(l, [](float a, float b) { return a < b; });
@@ -97,12 +97,12 @@ float abs_max(const float* x, std::size_t n) noexcept {
   std::size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N)
     for (std::size_t k = 0; k < 4; ++k)
-      m[k] = simd::max_skip_nan(m[k], xsimd::abs(fb::load_unaligned(x + i + k * N)));
+      m[k] = simd::max_skip_nan(m[k], xsimd::abs(fb::load_unaligned(x + i + k * N)), K{});
   for (; i + N <= n; i += N)
-    m[0] = simd::max_skip_nan(m[0], xsimd::abs(fb::load_unaligned(x + i)));
-  const float result = fold_lanes<K>(
-      simd::max_skip_nan(simd::max_skip_nan(m[0], m[1]), simd::max_skip_nan(m[2], m[3])),
-      [](float a, float b) { return a > b; });
+    m[0] = simd::max_skip_nan(m[0], xsimd::abs(fb::load_unaligned(x + i)), K{});
+  const float result = fold_lanes<K>(simd::max_skip_nan(simd::max_skip_nan(m[0], m[1], K{}),
+                                                        simd::max_skip_nan(m[2], m[3], K{}), K{}),
+                                     [](float a, float b) { return a > b; });
   const float tail = ref::abs_max(span<const float>(x + i, n - i));
   return tail > result ? tail : result;
 }
@@ -122,8 +122,8 @@ void min_max_short_rows(const float* x, std::size_t outer, std::size_t channels,
     const float* row = x + o * period;
     for (std::size_t j = 0; j < vector_end; j += N) {
       const fb v = fb::load_unaligned(row + j);
-      simd::min_skip_nan(fb::load_unaligned(lo.data() + j), v).store_unaligned(lo.data() + j);
-      simd::max_skip_nan(fb::load_unaligned(hi.data() + j), v).store_unaligned(hi.data() + j);
+      simd::min_skip_nan(fb::load_unaligned(lo.data() + j), v, K{}).store_unaligned(lo.data() + j);
+      simd::max_skip_nan(fb::load_unaligned(hi.data() + j), v, K{}).store_unaligned(hi.data() + j);
       (fb::load_unaligned(sum.data() + j) + v).store_unaligned(sum.data() + j);
     }
     for (std::size_t j = vector_end; j < period; ++j) {

@@ -829,8 +829,8 @@ class table_runner {
     std::size_t i = 0, j = 0;
     for (; i + block <= n; i += block) {
       const table_source<K> src{table, j};
-      if (!quantize_block_bytes<Registers, Mode, Clamp, K>(in + i, src,
-                                                           table_bytes<Out, K>{bytes, j}, out + i))
+      if (!quantize_block_bytes<Registers, Mode, Clamp, K>(
+              in + i, src, table_bytes<Out, K>{bytes, j}, false, out + i))
         quantize_run<Mode, K>(in + i, block, src, out + i);
       j = j + block == span ? 0 : j + block;
     }

@@ -392,14 +392,13 @@ std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
   return elements_to_register_boundary<K>(x);
 }
 
-// How the 16-bit narrow-first path stores: whether the encoding's range is narrower than the
-// packs' saturation (then a clamp follows), and whether the output goes around the caches
-// (simd::store_stream, to memory aligned to the register's size; the run fences). Values for a
-// whole run: a branch per stored register that always goes the same way costs less than more
-// instantiations of the run. The 8-bit path takes its clamp as a template argument instead (as a
-// value its bounds are two more registers in every block, or two more loads from a per-channel
-// table: a quarter of the speed on AVX2's 16 registers) and stages long outputs
-// (quantize_bytes_streamed), so that its blocks carry no branch at all.
+// How the 8-bit and 16-bit narrow-first paths store: whether the encoding's range is narrower
+// than the packs' saturation (then a clamp follows), and whether the output goes around the
+// caches (simd::store_stream, to memory aligned to the register's size; the run fences). Values
+// for a whole run, a branch per stored register that always goes the same way, except the 8-bit
+// clamp: its bounds are two more registers in every block, or two more loads from a per-channel
+// table, which cost a quarter of the speed on AVX2's 16 registers, so the 8-bit kernels take it as
+// a template argument and ignore store_plan::clamp.
 struct store_plan {
   bool clamp = false;
   bool stream = false;
@@ -410,7 +409,7 @@ struct store_plan {
 template <std::size_t Registers, class Mode, bool Clamp, class K, class Source, class Bytes,
           class Q>
 QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, const Bytes& bytes,
-                                             Q* q) noexcept {
+                                             bool stream, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
     const auto l = src.at(k * N);
@@ -424,10 +423,10 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
     constexpr std::size_t at = 4 * k * N;
     if constexpr (Clamp) {
       simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                               bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at));
+                               bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at), stream);
     } else {
       simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                               bytes.offset(at + 2 * N));
+                               bytes.offset(at + 2 * N), stream);
     }
   });
   return true;
@@ -442,18 +441,19 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
 // be reloaded every block.
 template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
-                                           Source src, Bytes bytes, Q* q) noexcept {
+                                           Source src, Bytes bytes, bool stream, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   // Calls for no elements are skipped: each passes the parameter registers through memory.
   if (head > 0) quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
-    if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
+    if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
       quantize_run<Mode, K>(x + i, 16 * N, src.from(i), q + i);
   for (; i + 4 * N <= n; i += 4 * N)
-    if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), q + i))
+    if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
+  if (stream) simd::store_fence(K{});
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -679,39 +679,15 @@ void run(const In* in, std::size_t n, Source src, Out* out) noexcept {
 // quantize_run_bytes with one encoding, whose registers are set up here rather than passed: a
 // call with ten registers of parameters would pass them through memory, which costs as much as
 // the blocks of a short row.
-template <class Mode, bool Clamp, class K, class Q>
-QUANTA_SIMD_OUT_OF_LINE void quantize_bytes_cached(const float* x, std::size_t n,
-                                                   const affine_params& p, Q* q) noexcept {
-  const broadcast_source<K> src{broadcast<K>(p)};
-  const broadcast_bytes<Q, K> bytes{byte_offset_of<Q, K>(p)};
-  quantize_run_bytes<Mode, Clamp, K>(x, n, misaligned_head<K>(x, n), src, bytes, q);
-}
-
-// Long outputs are staged: a chunk of codes goes to a buffer in L1, which simd::stream_copy then
-// writes around the caches, so that the blocks' own stores need no choice between the two.
-template <class Mode, bool Clamp, class K, class Q>
-void quantize_bytes_streamed(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
-  constexpr std::size_t chunk = 4096;  // a multiple of every register's 16 blocks
-  std::size_t i = std::min(n, elements_to_register_boundary<K>(q));
-  if (i > 0) quantize_run<Mode, K>(x, i, broadcast_source<K>{broadcast<K>(p)}, q);
-  alignas(64) Q staged[chunk];
-  for (; i < n; i += chunk) {
-    const std::size_t count = std::min(chunk, n - i);
-    quantize_bytes_cached<Mode, Clamp, K>(x + i, count, p, staged);
-    simd::stream_copy(q + i, staged, count, K{});
-  }
-  simd::store_fence(K{});
-}
-
 template <class Mode, class K, class Q>
 void quantize_encoding_bytes(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
-  const bool clamp = clamps<Q>(p);
-  if (streams_output<Q>(n)) {
-    if (clamp) return quantize_bytes_streamed<Mode, true, K>(x, n, p, q);
-    return quantize_bytes_streamed<Mode, false, K>(x, n, p, q);
-  }
-  if (clamp) return quantize_bytes_cached<Mode, true, K>(x, n, p, q);
-  quantize_bytes_cached<Mode, false, K>(x, n, p, q);
+  const broadcast_source<K> src{broadcast<K>(p)};
+  const broadcast_bytes<Q, K> bytes{byte_offset_of<Q, K>(p)};
+  const bool stream = streams_output<Q>(n);
+  const std::size_t head =
+      stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
+  if (clamps<Q>(p)) return quantize_run_bytes<Mode, true, K>(x, n, head, src, bytes, stream, q);
+  quantize_run_bytes<Mode, false, K>(x, n, head, src, bytes, stream, q);
 }
 
 template <operation Op, class Mode, class K, class In, class Out>
@@ -786,8 +762,8 @@ class table_runner {
     if constexpr (byte_codes) {
       if (use_bytes_) {
         const table_bytes<Out, K> bytes{bytes_, 0};
-        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, out);
-        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, out);
+        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, false, out);
+        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, false, out);
       }
     }
     run<Op, Mode, K>(in, n, src, out);

@@ -174,17 +174,6 @@ inline void store_first_bytes(std::uint8_t* dst, const xsimd::batch<std::uint8_t
 // store_fence(K{}) after the last one, before another thread (or the caller's caller) may read
 // them.
 
-// count elements of T from src (aligned to 64 bytes) to dst (aligned to the register's size):
-// whole registers around the caches, the rest through them. The caller fences.
-template <class T, class K>
-inline void stream_copy(T* dst, const T* src, std::size_t count, K) noexcept {
-  constexpr std::size_t lanes = xsimd::batch<T, K>::size;
-  std::size_t j = 0;
-  for (; j + lanes <= count; j += lanes)
-    store_stream(dst + j, xsimd::batch<T, K>::load_aligned(src + j), K{});
-  std::memcpy(dst + j, src + j, (count - j) * sizeof(T));
-}
-
 // A register to memory, through the caches or (Stream) around them: see store_stream.
 template <bool Stream, class T, class K>
 inline void store_register(T* dst, xsimd::batch<T, K> v) noexcept {
@@ -236,19 +225,29 @@ struct byte_offset {
 // order.
 // stream: a non-temporal store to dst aligned to the register's size (store_stream).
 template <class Q, class K>
+QUANTA_SIMD_INLINE void store_bytes(Q* dst, xsimd::batch<Q, K> b, bool stream) noexcept {
+  if (stream) {
+    store_stream(dst, b, K{});
+  } else {
+    b.store_unaligned(dst);
+  }
+}
+
+template <class Q, class K>
 QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
-                                           wbatch<K> cd_offset) noexcept {
-  pack_bytes<Q>(add_saturate(ab, ab_offset, K{}), add_saturate(cd, cd_offset, K{}), K{})
-      .store_unaligned(dst);
+                                           wbatch<K> cd_offset, bool stream) noexcept {
+  store_bytes(
+      dst, pack_bytes<Q>(add_saturate(ab, ab_offset, K{}), add_saturate(cd, cd_offset, K{}), K{}),
+      stream);
 }
 
 template <class Q, class K>
 QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
                                            wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
-                                           xsimd::batch<Q, K> hi) noexcept {
+                                           xsimd::batch<Q, K> hi, bool stream) noexcept {
   const auto b =
       pack_bytes<Q>(add_saturate(ab, ab_offset, K{}), add_saturate(cd, cd_offset, K{}), K{});
-  min_int(max_int(b, lo, K{}), hi, K{}).store_unaligned(dst);
+  store_bytes(dst, min_int(max_int(b, lo, K{}), hi, K{}), stream);
 }
 
 // --- 16-bit codes: narrow first, then clamp and add the offset --------------------------------

@@ -27,13 +27,10 @@
 
 // For the few kernel steps that GCC would otherwise call rather than inline: a call per block
 // passes its parameter registers through memory.
-// And for the few that two callers share, where one out-of-line copy is worth more than the call.
 #if defined(__GNUC__)
 #define QUANTA_SIMD_INLINE inline __attribute__((always_inline))
-#define QUANTA_SIMD_OUT_OF_LINE __attribute__((noinline))
 #else
 #define QUANTA_SIMD_INLINE inline
-#define QUANTA_SIMD_OUT_OF_LINE
 #endif
 
 #if QUANTA_SIMD

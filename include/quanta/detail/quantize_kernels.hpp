@@ -392,13 +392,14 @@ std::size_t misaligned_head(const float* x, std::size_t n) noexcept {
   return elements_to_register_boundary<K>(x);
 }
 
-// How the 8-bit and 16-bit narrow-first paths store: whether the encoding's range is narrower
-// than the packs' saturation (then a clamp follows), and whether the output goes around the
-// caches (simd::store_stream, to memory aligned to the register's size; the run fences). Values
-// for a whole run, a branch per stored register that always goes the same way, except the 8-bit
-// clamp: its bounds are two more registers in every block, or two more loads from a per-channel
-// table, which cost a quarter of the speed on AVX2's 16 registers, so the 8-bit kernels take it as
-// a template argument and ignore store_plan::clamp.
+// How the 16-bit narrow-first path stores: whether the encoding's range is narrower than the
+// packs' saturation (then a clamp follows), and whether the output goes around the caches
+// (simd::store_stream, to memory aligned to the register's size; the run fences). Values for a
+// whole run: a branch per stored register that always goes the same way costs less than more
+// instantiations of the run. The 8-bit path takes both as template arguments instead: as a value
+// its clamp bounds are two more registers in every block, or two more loads from a per-channel
+// table (a quarter of the speed on AVX2's 16 registers), and the streaming branch 3% more
+// instructions per element.
 struct store_plan {
   bool clamp = false;
   bool stream = false;
@@ -406,10 +407,10 @@ struct store_plan {
 
 // Elements [0, Registers * size) of x to 8-bit codes with the offset and the clamp after narrowing
 // (simd::store_offset_bytes); false, with nothing stored, when any_floor refuses the block.
-template <std::size_t Registers, class Mode, bool Clamp, class K, class Source, class Bytes,
-          class Q>
+template <std::size_t Registers, class Mode, bool Clamp, bool Stream, class K, class Source,
+          class Bytes, class Q>
 QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, const Bytes& bytes,
-                                             bool stream, Q* q) noexcept {
+                                             Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   const auto code = [&](std::size_t k) {
     const auto l = src.at(k * N);
@@ -422,11 +423,11 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
   simd::unroll<Registers / 4>([&](auto k) {
     constexpr std::size_t at = 4 * k * N;
     if constexpr (Clamp) {
-      simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                               bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at), stream);
+      simd::store_offset_bytes<Stream>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                                       bytes.offset(at + 2 * N), bytes.lo(at), bytes.hi(at));
     } else {
-      simd::store_offset_bytes(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
-                               bytes.offset(at + 2 * N), stream);
+      simd::store_offset_bytes<Stream>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),
+                                       bytes.offset(at + 2 * N));
     }
   });
   return true;
@@ -439,21 +440,21 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
 // asks for, or when streaming at a q + head aligned to the register's size).
 // Sources are taken by value: stores through Q* may alias anything, so referenced parameters would
 // be reloaded every block.
-template <class Mode, bool Clamp, class K, class Source, class Bytes, class Q>
+template <class Mode, bool Clamp, class K, bool Stream = false, class Source, class Bytes, class Q>
 QUANTA_SIMD_INLINE void quantize_run_bytes(const float* x, std::size_t n, std::size_t head,
-                                           Source src, Bytes bytes, bool stream, Q* q) noexcept {
+                                           Source src, Bytes bytes, Q* q) noexcept {
   constexpr std::size_t N = fbatch<K>::size;
   // Calls for no elements are skipped: each passes the parameter registers through memory.
   if (head > 0) quantize_run<Mode, K>(x, head, src, q);
   std::size_t i = head;
   for (; i + 16 * N <= n; i += 16 * N)
-    if (!quantize_block_bytes<16, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
+    if (!quantize_block_bytes<16, Mode, Clamp, Stream, K>(x + i, src.from(i), bytes.from(i), q + i))
       quantize_run<Mode, K>(x + i, 16 * N, src.from(i), q + i);
   for (; i + 4 * N <= n; i += 4 * N)
-    if (!quantize_block_bytes<4, Mode, Clamp, K>(x + i, src.from(i), bytes.from(i), stream, q + i))
+    if (!quantize_block_bytes<4, Mode, Clamp, Stream, K>(x + i, src.from(i), bytes.from(i), q + i))
       quantize_run<Mode, K>(x + i, 4 * N, src.from(i), q + i);
   if (i < n) quantize_run<Mode, K>(x + i, n - i, src.from(i), q + i);
-  if (stream) simd::store_fence(K{});
+  if constexpr (Stream) simd::store_fence(K{});
 }
 
 // How quantize_run_words places a code c = round(t) in int16 before narrowing, so that the codes
@@ -683,11 +684,15 @@ template <class Mode, class K, class Q>
 void quantize_encoding_bytes(const float* x, std::size_t n, const affine_params& p, Q* q) noexcept {
   const broadcast_source<K> src{broadcast<K>(p)};
   const broadcast_bytes<Q, K> bytes{byte_offset_of<Q, K>(p)};
-  const bool stream = streams_output<Q>(n);
-  const std::size_t head =
-      stream ? std::min(n, elements_to_register_boundary<K>(q)) : misaligned_head<K>(x, n);
-  if (clamps<Q>(p)) return quantize_run_bytes<Mode, true, K>(x, n, head, src, bytes, stream, q);
-  quantize_run_bytes<Mode, false, K>(x, n, head, src, bytes, stream, q);
+  const bool clamp = clamps<Q>(p);
+  if (streams_output<Q>(n)) {
+    const std::size_t head = std::min(n, elements_to_register_boundary<K>(q));
+    if (clamp) return quantize_run_bytes<Mode, true, K, true>(x, n, head, src, bytes, q);
+    return quantize_run_bytes<Mode, false, K, true>(x, n, head, src, bytes, q);
+  }
+  const std::size_t head = misaligned_head<K>(x, n);
+  if (clamp) return quantize_run_bytes<Mode, true, K>(x, n, head, src, bytes, q);
+  quantize_run_bytes<Mode, false, K>(x, n, head, src, bytes, q);
 }
 
 template <operation Op, class Mode, class K, class In, class Out>
@@ -762,8 +767,8 @@ class table_runner {
     if constexpr (byte_codes) {
       if (use_bytes_) {
         const table_bytes<Out, K> bytes{bytes_, 0};
-        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, false, out);
-        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, false, out);
+        if (clamp_) return quantize_run_bytes<Mode, true, K>(in, n, 0, src, bytes, out);
+        return quantize_run_bytes<Mode, false, K>(in, n, 0, src, bytes, out);
       }
     }
     run<Op, Mode, K>(in, n, src, out);
@@ -805,8 +810,8 @@ class table_runner {
     std::size_t i = 0, j = 0;
     for (; i + block <= n; i += block) {
       const table_source<K> src{table, j};
-      if (!quantize_block_bytes<Registers, Mode, Clamp, K>(
-              in + i, src, table_bytes<Out, K>{bytes, j}, false, out + i))
+      if (!quantize_block_bytes<Registers, Mode, Clamp, false, K>(
+              in + i, src, table_bytes<Out, K>{bytes, j}, out + i))
         quantize_run<Mode, K>(in + i, block, src, out + i);
       j = j + block == span ? 0 : j + block;
     }

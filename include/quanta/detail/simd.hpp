@@ -223,31 +223,30 @@ struct byte_offset {
 // The packs saturate to Q's range: the form without lo, hi is for when lo..hi is all of it.
 // Per-element parameters take the offsets of ab and cd in pack_words' order and lo, hi in element
 // order.
-// stream: a non-temporal store to dst aligned to the register's size (store_stream).
-template <class Q, class K>
-QUANTA_SIMD_INLINE void store_bytes(Q* dst, xsimd::batch<Q, K> b, bool stream) noexcept {
-  if (stream) {
+// Stream: a non-temporal store to dst aligned to the register's size (store_stream).
+template <bool Stream, class Q, class K>
+QUANTA_SIMD_INLINE void store_bytes(Q* dst, xsimd::batch<Q, K> b) noexcept {
+  if constexpr (Stream) {
     store_stream(dst, b, K{});
   } else {
     b.store_unaligned(dst);
   }
 }
 
-template <class Q, class K>
+template <bool Stream, class Q, class K>
 QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
-                                           wbatch<K> cd_offset, bool stream) noexcept {
-  store_bytes(
-      dst, pack_bytes<Q>(add_saturate(ab, ab_offset, K{}), add_saturate(cd, cd_offset, K{}), K{}),
-      stream);
+                                           wbatch<K> cd_offset) noexcept {
+  store_bytes<Stream>(
+      dst, pack_bytes<Q>(add_saturate(ab, ab_offset, K{}), add_saturate(cd, cd_offset, K{}), K{}));
 }
 
-template <class Q, class K>
+template <bool Stream, class Q, class K>
 QUANTA_SIMD_INLINE void store_offset_bytes(Q* dst, wbatch<K> ab, wbatch<K> cd, wbatch<K> ab_offset,
                                            wbatch<K> cd_offset, xsimd::batch<Q, K> lo,
-                                           xsimd::batch<Q, K> hi, bool stream) noexcept {
+                                           xsimd::batch<Q, K> hi) noexcept {
   const auto b =
       pack_bytes<Q>(add_saturate(ab, ab_offset, K{}), add_saturate(cd, cd_offset, K{}), K{});
-  store_bytes(dst, min_int(max_int(b, lo, K{}), hi, K{}), stream);
+  store_bytes<Stream>(dst, min_int(max_int(b, lo, K{}), hi, K{}));
 }
 
 // --- 16-bit codes: narrow first, then clamp and add the offset --------------------------------

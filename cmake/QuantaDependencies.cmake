@@ -1,10 +1,13 @@
-# Debian 12 packages: libeigen3-dev 3.4, libxsimd-dev 8.1, nlohmann-json3-dev 3.11 (optional).
+# Debian 12 packages: libxsimd-dev 8.1, nlohmann-json3-dev 3.11 (optional); libeigen3-dev 3.4 for
+# quanta's own tests and benchmarks only, which compare with it (the library does not use it).
 include(GNUInstallDirs)
 
-# Their version files are SameMajorVersion, so ask without a version and check it here.
-find_package(Eigen3 REQUIRED NO_MODULE)
-if(Eigen3_VERSION VERSION_LESS 3.3)
-  message(FATAL_ERROR "quanta needs Eigen 3.3 or newer; found ${Eigen3_VERSION}")
+if(QUANTA_BUILD_TESTS OR QUANTA_BUILD_BENCHMARKS)
+  # Its version file is SameMajorVersion, so ask without a version and check it here.
+  find_package(Eigen3 REQUIRED NO_MODULE)
+  if(Eigen3_VERSION VERSION_LESS 3.3)
+    message(FATAL_ERROR "quanta's tests need Eigen 3.3 or newer; found ${Eigen3_VERSION}")
+  endif()
 endif()
 
 if(QUANTA_SIMD)

@@ -249,6 +249,28 @@ TEST_CASE("empirical_bias_correction: AIMET's vector and layouts", "[bias_correc
   CHECK(untouched == std::vector<float>{1.0f, 2.0f, 3.0f});
 }
 
+TEST_CASE("empirical_bias_correction: sums in memory order, the same for every -m flag",
+          "[bias_correction][empirical]") {
+  // In double, 2^54 + 1 rounds back to 2^54: in memory order the sum of {2^54, 1, -2^54, 1} is 1;
+  // any pairwise or vectorized order (as Eigen's, which depended on -m flags) gives 0 or 2.
+  const float big = std::ldexp(1.0f, 54);
+  const std::vector<float> float_output = {big, 1.0f, -big, 1.0f};
+  const std::vector<float> quantized_output(4, 0.0f);
+  const std::vector<std::int64_t> shape = {1, 1, 4};
+  quanta::empirical_bias_correction c(1);
+  c.add(float_output, quantized_output, quanta::channel_layout::from_shape(shape, 1));
+  CHECK(c.mean_error() == std::vector<double>{-0.25});
+  // Each call's sum is added to the running sum: split over two calls, 2^54 + 1 and -2^54 + 1 each
+  // round to +-2^54 first, and the sum is 0.
+  const std::vector<float> first = {big, 1.0f}, second = {-big, 1.0f};
+  const std::vector<float> zeros(2, 0.0f);
+  const std::vector<std::int64_t> half = {1, 1, 2};
+  quanta::empirical_bias_correction split(1);
+  split.add(first, zeros, quanta::channel_layout::from_shape(half, 1));
+  split.add(second, zeros, quanta::channel_layout::from_shape(half, 1));
+  CHECK(split.mean_error() == std::vector<double>{0.0});
+}
+
 TEST_CASE("bias correction: bad input is reported and changes nothing",
           "[bias_correction][errors]") {
   using Catch::Contains;

@@ -7,8 +7,6 @@
 #include <limits>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "quanta/encoding.hpp"
 #include "quanta/equalize.hpp"
 #include "quanta/error.hpp"
@@ -76,15 +74,15 @@ inline void check_sample_layout(const char* function, const char* name, span<con
 inline void accumulate_channels(span<const float> output, const channel_layout& layout,
                                 std::vector<double>& sums) noexcept {
   if (output.empty()) return;
-  const Eigen::Index inner = eigen_index(layout.inner);
   for (std::size_t c = 0; c < layout.channels; ++c) {
-    // inner values per row, one column per outer index.
-    const Eigen::Map<const Eigen::MatrixXf, Eigen::Unaligned,
-                     Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>
-        values(output.data() + c * layout.inner, inner, eigen_index(layout.outer),
-               Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(
-                   eigen_index(layout.channels * layout.inner), 1));
-    sums[c] += values.cast<double>().sum();
+    // One sum per call, in memory order, then added to the running sum.
+    double sum = 0.0;
+    for (std::size_t o = 0; o < layout.outer; ++o) {
+      const float* row = output.data() + (o * layout.channels + c) * layout.inner;
+      for (std::size_t k = 0; k < layout.inner; ++k)
+        sum += static_cast<double>(row[k]);
+    }
+    sums[c] += sum;
   }
 }
 
@@ -131,17 +129,19 @@ inline void correct_bias_analytical(const const_weight_view& weight,
     }
   }
   detail::check_activation(function, f);
-  Eigen::VectorXd expected(detail::eigen_index(channels));
-  for (std::size_t i = 0; i < channels; ++i) {
-    expected[detail::eigen_index(i)] =
-        detail::clipped_normal_mean(input_mean[i], input_stddev[i], f);
-  }
-  const Eigen::MatrixXd error =
-      detail::tap_sums(quantized_weight.data(), g) - detail::tap_sums(weight.data.data(), g);
-  const Eigen::VectorXd shift =
-      g.depthwise ? Eigen::VectorXd(error.col(0).cwiseProduct(expected)) : error * expected;
+  std::vector<double> expected(channels);
+  for (std::size_t i = 0; i < channels; ++i)
+    expected[i] = detail::clipped_normal_mean(input_mean[i], input_stddev[i], f);
+  const detail::tap_sum_table quantized = detail::tap_sums(quantized_weight.data(), g);
+  const detail::tap_sum_table original = detail::tap_sums(weight.data.data(), g);
   for (std::size_t o = 0; o < g.out; ++o) {
-    bias[o] = static_cast<float>(static_cast<double>(bias[o]) - shift[detail::eigen_index(o)]);
+    // The matrix-vector product in input-channel order (one term for depthwise).
+    double shift = 0.0;
+    for (std::size_t j = 0; j < g.fan_in; ++j) {
+      const double error = quantized(o, j) - original(o, j);
+      shift += error * expected[g.depthwise ? o : j];
+    }
+    bias[o] = static_cast<float>(static_cast<double>(bias[o]) - shift);
   }
 }
 

@@ -9,8 +9,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
 #include "quanta/span.hpp"
@@ -21,9 +19,8 @@
 // layers in its graph and passes their raw weights; quanta never sees the graph.
 // docs/equalization.md states the formulas, the degenerate cases and what each peer does.
 //
-// The dense math runs through Eigen maps over the caller's buffers. Eigen picks its SIMD code from
-// the compiler flags of each translation unit, so every translation unit that includes this header
-// must be built with the same -m flags (Eigen's own rule).
+// The dense math is plain loops over strided windows of the caller's buffers, in a fixed order, so
+// that results do not depend on the instruction set a translation unit is built for.
 namespace quanta {
 
 // How a weight tensor is laid out. Spatial dimensions may be any number (conv1d, conv2d, conv3d).
@@ -215,60 +212,92 @@ weight_geometry describe_weights(const char* function, const std::string& name,
   return g;
 }
 
-// A strided 2-D window onto a weight tensor; Eigen's column-major Stride<outer, inner> is
-// (column stride, row stride).
+// A strided 2-D window onto a weight tensor: rows x columns, element (r, c) at
+// data[r * row_stride + c * column_stride].
 template <class T>
-using weight_window =
-    Eigen::Map<std::conditional_t<std::is_const_v<T>, const Eigen::MatrixXf, Eigen::MatrixXf>,
-               Eigen::Unaligned, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+struct weight_window {
+  T* data;
+  std::size_t rows, columns, row_stride, column_stride;
 
-inline Eigen::Index eigen_index(std::size_t n) noexcept {
-  return static_cast<Eigen::Index>(n);
-}
+  // f(element) for every element, row by row, each row in column order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < columns; ++c)
+        f(data[r * row_stride + c * column_stride]);
+  }
+
+  void divide(float s) const noexcept {
+    for_each([s](T& v) { v /= s; });
+  }
+  void multiply(float s) const noexcept {
+    for_each([s](T& v) { v *= s; });
+  }
+
+  // max |w|; NaN when the window holds a NaN.
+  double abs_max() const noexcept {
+    float m = 0.0f;
+    bool nan = false;
+    for_each([&](float v) {
+      const float a = std::fabs(v);
+      if (std::isnan(a)) {
+        nan = true;
+      } else if (a > m) {
+        m = a;
+      }
+    });
+    return nan ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(m);
+  }
+};
 
 // The weights of output channel o: fan_in rows by taps columns.
 template <class T>
 weight_window<T> output_channel(T* data, const weight_geometry& g, std::size_t o) noexcept {
-  return weight_window<T>(data + o * g.out_stride, eigen_index(g.fan_in), eigen_index(g.taps),
-                          Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(eigen_index(g.tap_stride),
-                                                                        eigen_index(g.in_stride)));
+  return {data + o * g.out_stride, g.fan_in, g.taps, g.in_stride, g.tap_stride};
 }
 
 // The weights that read input channel i: out rows by taps columns (one row for depthwise).
 template <class T>
 weight_window<T> input_channel(T* data, const weight_geometry& g, std::size_t i) noexcept {
   if (g.depthwise) return output_channel(data, g, i);
-  return weight_window<T>(data + i * g.in_stride, eigen_index(g.out), eigen_index(g.taps),
-                          Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(eigen_index(g.tap_stride),
-                                                                        eigen_index(g.out_stride)));
+  return {data + i * g.in_stride, g.out, g.taps, g.out_stride, g.tap_stride};
 }
 
 // max |w| per channel; NaN when the channel holds a NaN.
 inline std::vector<double> output_ranges(const float* data, const weight_geometry& g) {
   std::vector<double> r(g.out);
-  for (std::size_t o = 0; o < g.out; ++o) {
-    r[o] = output_channel(data, g, o).cwiseAbs().maxCoeff<Eigen::PropagateNaN>();
-  }
+  for (std::size_t o = 0; o < g.out; ++o)
+    r[o] = output_channel(data, g, o).abs_max();
   return r;
 }
 
 inline std::vector<double> input_ranges(const float* data, const weight_geometry& g) {
   std::vector<double> r(g.in_channels());
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    r[i] = input_channel(data, g, i).cwiseAbs().maxCoeff<Eigen::PropagateNaN>();
-  }
+  for (std::size_t i = 0; i < r.size(); ++i)
+    r[i] = input_channel(data, g, i).abs_max();
   return r;
 }
 
-// Sum over the kernel taps of each (output channel, input channel in group) pair, in double:
-// out x fan_in.
-inline Eigen::MatrixXd tap_sums(const float* data, const weight_geometry& g) {
-  Eigen::MatrixXd sums(eigen_index(g.out), eigen_index(g.fan_in));
+// Sum over the kernel taps of each (output channel, input channel in group) pair, in double and in
+// tap order: out x fan_in, row-major.
+struct tap_sum_table {
+  std::size_t columns = 0;
+  std::vector<double> sums;
+  double operator()(std::size_t o, std::size_t j) const noexcept { return sums[o * columns + j]; }
+};
+
+inline tap_sum_table tap_sums(const float* data, const weight_geometry& g) {
+  tap_sum_table t{g.fan_in, std::vector<double>(g.out * g.fan_in)};
   for (std::size_t o = 0; o < g.out; ++o) {
-    sums.row(eigen_index(o)) =
-        output_channel(data, g, o).cast<double>().rowwise().sum().transpose();
+    const weight_window<const float> w = output_channel(data, g, o);
+    for (std::size_t j = 0; j < g.fan_in; ++j) {
+      double sum = 0.0;
+      for (std::size_t k = 0; k < g.taps; ++k)
+        sum += static_cast<double>(w.data[j * w.row_stride + k * w.column_stride]);
+      t.sums[o * g.fan_in + j] = sum;
+    }
   }
-  return sums;
+  return t;
 }
 
 // A scale is used only when it is a finite normal float: a zero, NaN or infinite range (or a
@@ -303,9 +332,9 @@ inline void apply_pair_scales(const layer_view& first, const weight_geometry& g1
                               const std::vector<float>& s) noexcept {
   for (std::size_t c = 0; c < s.size(); ++c) {
     if (s[c] == 1.0f) continue;
-    output_channel(first.weight.data.data(), g1, c) /= s[c];
+    output_channel(first.weight.data.data(), g1, c).divide(s[c]);
     if (!first.bias.empty()) first.bias[c] /= s[c];
-    input_channel(second.weight.data.data(), g2, c) *= s[c];
+    input_channel(second.weight.data.data(), g2, c).multiply(s[c]);
   }
 }
 
@@ -385,8 +414,10 @@ inline void fold_batch_norm(const weight_view& weight, span<float> bias, const b
   detail::check_bias(function, "bias", bias.size(), g.out, true);
   const std::vector<double> factor = detail::batch_norm_factors(function, bn, g.out);
   for (std::size_t o = 0; o < g.out; ++o) {
-    auto w = detail::output_channel(weight.data.data(), g, o);
-    w = (w.cast<double>() * factor[o]).cast<float>();
+    const double f = factor[o];
+    detail::output_channel(weight.data.data(), g, o).for_each([f](float& v) {
+      v = static_cast<float>(static_cast<double>(v) * f);
+    });
     const double shift = static_cast<double>(bias[o]) - static_cast<double>(bn.mean[o]);
     bias[o] = static_cast<float>(static_cast<double>(bn.beta[o]) + shift * factor[o]);
   }
@@ -472,11 +503,11 @@ inline depthwise_separable_scales equalize_depthwise_separable(const layer_view&
     s.second[c] = static_cast<float>(s23);
     const auto middle =
         static_cast<float>(static_cast<double>(s.first[c]) / static_cast<double>(s.second[c]));
-    detail::output_channel(conv.weight.data.data(), g1, c) /= s.first[c];
+    detail::output_channel(conv.weight.data.data(), g1, c).divide(s.first[c]);
     if (!conv.bias.empty()) conv.bias[c] /= s.first[c];
-    detail::output_channel(depthwise.weight.data.data(), g2, c) *= middle;
+    detail::output_channel(depthwise.weight.data.data(), g2, c).multiply(middle);
     if (!depthwise.bias.empty()) depthwise.bias[c] /= s.second[c];
-    detail::input_channel(pointwise.weight.data.data(), g3, c) *= s.second[c];
+    detail::input_channel(pointwise.weight.data.data(), g3, c).multiply(s.second[c]);
   }
   return s;
 }
@@ -574,23 +605,23 @@ inline std::vector<float> absorb_high_bias(span<float> first_bias, const layer_v
                  "]; expected none or relu (absorbing through a clip would move its bounds)");
   }
   std::vector<float> absorbed(channels, 0.0f);
-  Eigen::VectorXd c_vector = Eigen::VectorXd::Zero(detail::eigen_index(channels));
+  std::vector<double> amounts(channels, 0.0);
   for (std::size_t c = 0; c < channels; ++c) {
     const double s = cle_scales.empty() ? 1.0 : static_cast<double>(cle_scales[c]);
     const double b = static_cast<double>(beta[c]) / s;
     const double spread = 3.0 * std::fabs(static_cast<double>(gamma[c]) / s);
     const auto amount = static_cast<float>(relu ? std::max(0.0, b - spread) : b);
     absorbed[c] = amount;
-    c_vector[detail::eigen_index(c)] = static_cast<double>(amount);
+    amounts[c] = static_cast<double>(amount);
   }
-  const Eigen::MatrixXd sums = detail::tap_sums(second.weight.data.data(), g);
+  const detail::tap_sum_table sums = detail::tap_sums(second.weight.data.data(), g);
   for (std::size_t o = 0; o < g.out; ++o) {
     // Terms with c == 0 are skipped, so an infinite weight never meets a zero (inf * 0 = NaN).
     double shift = 0.0;
     for (std::size_t j = 0; j < g.fan_in; ++j) {
       const std::size_t c = g.depthwise ? o : j;
-      const double amount = c_vector[detail::eigen_index(c)];
-      if (amount != 0.0) shift += sums(detail::eigen_index(o), detail::eigen_index(j)) * amount;
+      const double amount = amounts[c];
+      if (amount != 0.0) shift += sums(o, j) * amount;
     }
     second.bias[o] = static_cast<float>(static_cast<double>(second.bias[o]) + shift);
   }

@@ -56,8 +56,9 @@ using simd::ibatch;
 // How t is formed and rounded, fixed for a whole call: the choices that change the instructions
 // of the inner loop are template arguments (docs/simd_kernels.md, "Specializations", gives what
 // each buys); everything else the loop needs is a value in lanes, hoisted out of it.
-//   Midpoint:  ties away from zero or toward +inf, by comparing t with floor(t) + 0.5 (which way a
-//              tie goes is lanes::tie_floor), or ties to even, by the hardware conversion alone.
+//   Midpoint:  ties away from zero or toward +inf, by comparing the fraction above the floor with
+//              0.5 (which way a tie goes is lanes::tie_sign), or ties to even, by the hardware
+//              conversion alone.
 //   Divide:    x / scale (ONNX Runtime, TFLite, QNN) or x * (1 / scale).
 //   PreOffset: the zero point added before rounding (QNN). Only the multiply path with ties to
 //              even (PyTorch, FBGEMM, XNNPACK) runs without it, where the one addition per
@@ -87,10 +88,11 @@ void with_mode(const affine_params* params, std::size_t count, F&& f) {
   f(quant_mode<false, false, false>{});
 }
 
-// The lowest t whose ties round up, for the midpoint rules: ties away from zero round up above 0,
-// ties toward +inf everywhere. Shared by every encoding of a call.
-inline float tie_floor(const affine_params& p) noexcept {
-  return p.round == rounding::half_up ? -std::numeric_limits<float>::infinity() : 0.0f;
+// The sign bits that the midpoint rules set apart before rounding up at 0.5: ties away from zero
+// round the magnitude (-0.0f: the sign bit), ties toward +inf the signed value (+0.0f: none).
+// Shared by every encoding of a call.
+inline float tie_sign(const affine_params& p) noexcept {
+  return p.round == rounding::half_up ? 0.0f : -0.0f;
 }
 
 // One affine_params spread over the lanes of a register (or one per lane).
@@ -99,7 +101,7 @@ struct lanes {
   fbatch<K> factor;  // inv_scale, or scale when dividing
   fbatch<K> pre, lo, hi, scale;
   ibatch<K> post, zero_point;
-  fbatch<K> tie_floor;  // see tie_floor(): the same in every lane and for every encoding
+  fbatch<K> tie_sign;  // see tie_sign(): the same in every lane and for every encoding
 };
 
 template <class K>
@@ -112,7 +114,7 @@ lanes<K> broadcast(const affine_params& p) noexcept {
   l.scale = fbatch<K>(p.scale);
   l.post = ibatch<K>(p.post_offset);
   l.zero_point = ibatch<K>(p.zero_point);
-  l.tie_floor = fbatch<K>(tie_floor(p));
+  l.tie_sign = fbatch<K>(tie_sign(p));
   return l;
 }
 
@@ -124,26 +126,29 @@ fbatch<K> scale_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
   return simd::opaque<K>(t) + p.pre;
 }
 
-// t rounded as Mode and tie_floor say, exact for |t| < 2^22. Larger values round to an integer of
+// t rounded as Mode and tie_sign say, exact for |t| <= 2^22. Larger values round to an integer of
 // at least that size, NaN and values beyond int32 to INT_MIN.
+// The midpoint rules round v (the magnitude of t, or t itself) up when v - floor(v) >= 0.5, and
+// put the sign back: the difference is exact (Sterbenz's lemma for |v| >= 1; for -1 < v < 0 it
+// rounds only where it cannot cross 0.5), where floor(v + 0.5) would round v = 0.5 - 2^-25 up to 1.
+// NaN and infinities stay NaN or infinite up to the conversion, which gives INT_MIN for them.
 template <class Mode, class K>
-ibatch<K> round_lanes(fbatch<K> t, fbatch<K> tie_floor) noexcept {
+ibatch<K> round_lanes(fbatch<K> t, fbatch<K> tie_sign) noexcept {
   using fb = fbatch<K>;
   if constexpr (!Mode::midpoint) {
     return simd::round_even(t, K{});
   } else {
-    const fb one(1.0f);
-    const fb truncated = xsimd::to_float(xsimd::to_int(t));
-    const fb down = xsimd::select(truncated > t, truncated - one, truncated);
-    const fb mid = down + fb(0.5f);
-    const fb rounded = xsimd::select((t > mid) | ((t == mid) & (t > tie_floor)), down + one, down);
-    return simd::round_even(rounded, K{});
+    const fb sign = t & tie_sign;
+    const fb v = t ^ sign;
+    const fb down = simd::floor_lanes(v, K{});
+    const fb up = xsimd::select(v - down >= fb(0.5f), down + fb(1.0f), down);
+    return simd::round_even(up | sign, K{});
   }
 }
 
 template <class Mode, class K>
 ibatch<K> round_lanes(fbatch<K> t, const lanes<K>& p) noexcept {
-  return round_lanes<Mode, K>(t, p.tie_floor);
+  return round_lanes<Mode, K>(t, p.tie_sign);
 }
 
 template <class Mode, class K>
@@ -209,7 +214,7 @@ template <class K>
 struct param_table {
   float *factor, *pre, *lo, *hi, *scale;
   std::int32_t *post, *zero_point;
-  float tie_floor = 0.0f;  // one for all positions
+  float tie_sign = 0.0f;  // one for all positions
 
   static constexpr std::size_t bytes(std::size_t size) noexcept {
     return 5 * scratch::bytes_for<float>(size) + 2 * scratch::bytes_for<std::int32_t>(size);
@@ -243,7 +248,7 @@ struct param_table {
     scale[j] = p.scale;
     post[j] = p.post_offset;
     zero_point[j] = p.zero_point;
-    tie_floor = kernels::tie_floor(p);
+    tie_sign = kernels::tie_sign(p);
   }
 };
 
@@ -263,7 +268,7 @@ struct table_source {
     l.scale = fbatch<K>::load_unaligned(table.scale + j);
     l.post = ibatch<K>::load_unaligned(table.post + j);
     l.zero_point = ibatch<K>::load_unaligned(table.zero_point + j);
-    l.tie_floor = fbatch<K>(table.tie_floor);
+    l.tie_sign = fbatch<K>(table.tie_sign);
     return l;
   }
   // The source of the elements from i on.

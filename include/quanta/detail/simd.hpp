@@ -86,6 +86,8 @@ inline fbatch<K> opaque(fbatch<K> v) noexcept {
 //   kernel_arch_of(X)                 the kernel set of xsimd architecture X (above)
 //   round_even(fbatch)                to int32, ties to even: the conversion in the default
 //                                     floating-point environment
+//   floor_lanes(fbatch)               floor, exact for |v| < 2^31; NaN and larger values give a
+//                                     float that round_even turns into INT_MIN
 //   min_skip_nan(acc, x), max_skip_nan(acc, x)   min/max that return acc when x is NaN (xsimd::min
 //                                     promises no operand order)
 //   load_widen<K>(const Q*)           a register of codes of storage type Q, widened to int32
@@ -108,6 +110,11 @@ inline fbatch<K> opaque(fbatch<K> v) noexcept {
 // load_partial, store_partial, load_widen_partial, store_narrow_partial, store_first_bytes. What
 // only some instruction sets have are the capabilities of simd_base.hpp (byte_permute,
 // nibble_lookup, upper_registers), which their files specialize.
+
+template <class A>
+inline fbatch<A> floor_lanes(fbatch<A> v, xsimd::generic) noexcept {
+  return xsimd::floor(v);
+}
 
 // Saturating addition, min and max of 8- and 16-bit integer lanes.
 template <class T, class A>

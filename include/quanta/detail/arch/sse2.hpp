@@ -30,6 +30,14 @@ inline ibatch<A> round_even(fbatch<A> v, xsimd::sse2) noexcept {
   return _mm_cvtps_epi32(v.data);
 }
 
+// Through a truncation to int32 (SSE2 has no rounding instruction): exact for |v| < 2^31; NaN and
+// larger values give -2^31 or -2^31 - 1, which the midpoint rounding turns into INT_MIN.
+template <class A>
+inline fbatch<A> floor_lanes(fbatch<A> v, xsimd::sse2) noexcept {
+  const fbatch<A> truncated = _mm_cvtepi32_ps(_mm_cvttps_epi32(v.data));
+  return xsimd::select(truncated > v, truncated - fbatch<A>(1.0f), truncated);
+}
+
 template <class A>
 inline fbatch<A> min_skip_nan(fbatch<A> acc, fbatch<A> x, xsimd::sse2) noexcept {
   return _mm_min_ps(x.data, acc.data);

@@ -1,8 +1,9 @@
 // quanta: post-training quantization math. Licensed under the Apache License 2.0.
 #pragma once
 
-// What SSE4.1 (with SSSE3, which it includes) does better than SSE2: widening loads, unsigned
-// 16-bit packs and the multiply-add that joins nibbles. Everything else is sse2.hpp's.
+// What SSE4.1 (with SSSE3, which it includes) does better than SSE2: rounding to an integer,
+// widening loads, unsigned 16-bit packs and the multiply-add that joins nibbles. Everything else is
+// sse2.hpp's.
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -16,6 +17,12 @@ namespace quanta::detail::simd {
 // sse4_2, fma3<sse4_2> and fma4 too: their tags convert to sse4_1's.
 inline xsimd::sse4_1 kernel_arch_of(xsimd::sse4_1) noexcept {
   return {};
+}
+
+// One rounding instruction here and on AVX and AVX-512, whose tags convert to this one.
+template <class A>
+inline fbatch<A> floor_lanes(fbatch<A> v, xsimd::sse4_1) noexcept {
+  return xsimd::floor(v);
 }
 
 template <class A, class Q>

@@ -24,7 +24,7 @@
 //     reference path);
 //   - rounding half to even with the hardware conversion (the default floating-point environment,
 //     which the reference's float arithmetic assumes as well) and the other tie rules by comparing
-//     t with the midpoint floor(t) + 0.5, which is exact for |t| < 2^22;
+//     the fraction of |t| (or t) above its floor with 0.5, which is exact (round_lanes);
 //   - adding the integer offset and narrowing in integer registers, where nothing rounds.
 namespace quanta::detail {
 

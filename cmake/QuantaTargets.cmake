@@ -32,6 +32,9 @@ function(quanta_add_own_warnings target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=all
                                              -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    # Forced inlining changes only speed; under the sanitizers it made the heaviest test TU take
+    # 37% more CPU (766 s against 561 s for test_quantize_kernels_layouts.cpp).
+    target_compile_definitions(${target} PRIVATE QUANTA_SIMD_INLINE_LAMBDA=)
   endif()
 endfunction()
 

@@ -29,12 +29,18 @@
 // passes its parameter registers through memory. QUANTA_SIMD_INLINE_LAMBDA goes after a lambda's
 // parameter list: GCC 12 at -O2 calls the per-register lambda of a sixteen-register block sixteen
 // times rather than inline it into a user's translation unit.
+// A build may define QUANTA_SIMD_INLINE_LAMBDA (empty) to leave those lambdas to the compiler,
+// which costs speed only: quanta's sanitizer builds do, to compile faster.
 #if defined(__GNUC__)
 #define QUANTA_SIMD_INLINE inline __attribute__((always_inline))
+#ifndef QUANTA_SIMD_INLINE_LAMBDA
 #define QUANTA_SIMD_INLINE_LAMBDA __attribute__((always_inline))
+#endif
 #else
 #define QUANTA_SIMD_INLINE inline
+#ifndef QUANTA_SIMD_INLINE_LAMBDA
 #define QUANTA_SIMD_INLINE_LAMBDA
+#endif
 #endif
 
 #if QUANTA_SIMD

@@ -70,6 +70,20 @@ void quanta_quantize(benchmark::State& state) {
   });
 }
 
+// The same with another peer's quantize rules (rounding, division, zero point before rounding).
+template <class Q>
+void quanta_quantize_profile(benchmark::State& state, quanta::profile rules) {
+  const std::size_t n = size_of(state);
+  const auto x = data(n);
+  std::vector<Q> q(n);
+  const auto e = encoding_for(std::is_signed_v<Q>, 8 * static_cast<int>(sizeof(Q)));
+  const auto options = quanta::quantize_options::for_profile(rules);
+  measure(state, sizeof(float) + sizeof(Q), [&] {
+    quanta::quantize<bench_arch>(x, e, q, options);
+    benchmark::DoNotOptimize(q.data());
+  });
+}
+
 template <class Q>
 void quanta_dequantize(benchmark::State& state) {
   const std::size_t n = size_of(state);
@@ -254,6 +268,15 @@ int register_all() {
   add("quantize_u8/quanta", quanta_quantize<std::uint8_t>);
   add("quantize_s8/quanta", quanta_quantize<std::int8_t>);
   add("quantize_s16/quanta", quanta_quantize<std::int16_t>);
+  // Ties away from zero after a division, the zero point added before rounding (QNN), or after it
+  // (TFLite); ties to even after a division (ONNX Runtime).
+  add("quantize_u8_qnn/quanta",
+      [](benchmark::State& s) { quanta_quantize_profile<std::uint8_t>(s, quanta::profile::qnn); });
+  add("quantize_s8_tflite/quanta", [](benchmark::State& s) {
+    quanta_quantize_profile<std::int8_t>(s, quanta::profile::tflite);
+  });
+  add("quantize_u8_onnx/quanta",
+      [](benchmark::State& s) { quanta_quantize_profile<std::uint8_t>(s, quanta::profile::onnx); });
   add("dequantize_u8/quanta", quanta_dequantize<std::uint8_t>);
   add("dequantize_s8/quanta", quanta_dequantize<std::int8_t>);
   add("fake_quantize/quanta", quanta_fake_quantize);

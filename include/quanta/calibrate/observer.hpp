@@ -8,6 +8,7 @@
 
 #include "quanta/arch.hpp"
 #include "quanta/calibrate/histogram.hpp"
+#include "quanta/detail/rounded.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
 #include "quanta/reduce.hpp"
@@ -40,8 +41,9 @@ inline void accumulate_range(min_max_result& running, const min_max_result& batc
     running.max = std::max(running.max, batch.max);
     return;
   }
-  running.min = running.min + o.averaging_constant * (batch.min - running.min);
-  running.max = running.max + o.averaging_constant * (batch.max - running.max);
+  // PyTorch rounds the product before the sum; a fused multiply-add would not.
+  running.min = running.min + rounded(o.averaging_constant * (batch.min - running.min));
+  running.max = running.max + rounded(o.averaging_constant * (batch.max - running.max));
 }
 
 // tf: the observed [min, max]. max_abs: [-a, a] with a = max(|min|, |max|), or [0, a] when

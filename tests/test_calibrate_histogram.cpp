@@ -116,6 +116,47 @@ TEST_CASE("histogram: growth preserves the total over many random batches",
   }
 }
 
+TEST_CASE("histogram: growth by huge factors ends, and keeps every count",
+          "[calibrate][histogram]") {
+  constexpr float big = std::numeric_limits<float>::max();
+  struct growth {
+    std::vector<float> first, second;
+  };
+  // A narrow first range, then values up to 2^200 of its width away: the factor k and the shift m
+  // are far beyond 2^53, where whole numbers in double are no longer consecutive.
+  const std::vector<growth> cases = {
+      {{0.0f, 1e-30f}, {3e38f}},
+      {{0.0f, 1e-30f}, {-3e38f}},
+      {{0.0f, 1e-30f}, {-big, big}},
+      {{3e38f}, {-big}},
+      {{-big}, {big}},
+      {{1.0f, 1.0f + 1e-7f}, {-1e20f, 1e20f}},
+      {{-1e-38f, 1e-38f}, {big}},
+  };
+  for (std::size_t bins : {2u, 3u, 128u, 2048u}) {
+    for (const auto& c : cases) {
+      CAPTURE(bins, c.first, c.second);
+      histogram h(bins);
+      h.observe(c.first);
+      h.observe(c.second);
+      const double total = static_cast<double>(c.first.size() + c.second.size());
+      double sum = 0.0;
+      for (double count : h.counts())
+        sum += count;
+      CHECK(sum == total);
+      CHECK(h.total() == total);
+      CHECK(std::isfinite(h.lo()));
+      CHECK(std::isfinite(h.bin_width()));
+      CHECK(h.bin_width() > 0.0);
+      CHECK(h.lo() <= static_cast<double>(h.observed_min()));
+      CHECK(h.hi() >= static_cast<double>(h.observed_max()));
+      // The histogram still takes batches inside its range after such a growth.
+      h.observe(std::vector<float>{c.second.front()});
+      CHECK(h.total() == total + 1.0);
+    }
+  }
+}
+
 TEST_CASE("histogram: magnitude histograms start at 0", "[calibrate][histogram]") {
   histogram h(4, histogram_domain::magnitude);
   h.observe(std::vector<float>{-4.0f, 1.0f, -0.5f, 3.0f});

@@ -290,24 +290,55 @@ class histogram {
     initialized_ = true;
   }
 
-  // Grows [lo, hi] to cover [lo_needed, hi_needed] by the integer rule described above.
+  // Grows [lo, hi] to cover [lo_needed, hi_needed] by the integer rule described above: the
+  // fewest whole old bins m to shift by, then the smallest whole factor k >= 2 that keeps every
+  // old bin inside the new range (k - 1 >= m / bins) and reaches hi_needed.
+  //
+  // m and k are whole numbers held in doubles, and each test can miss by a rounding of the
+  // products; both only improve as m or k grows. Each is searched from its estimate in steps of 1
+  // for 64 misses (always enough unless the range is ~2^52 times wider than a bin), then in steps
+  // that double, so that the search ends after a bounded number of tries for any finite range
+  // (where k would be at least 2^52, the first k found may exceed the smallest by a few units in
+  // its last place).
+  static double next_candidate(double v, int misses) noexcept {
+    if (misses <= 64 && v < 0x1p52) return v + 1.0;
+    return v + std::max(std::ldexp(1.0, std::min(misses, 1000) - 64), std::ldexp(v, -52));
+  }
+
   void grow_to(double lo_needed, double hi_needed) {
     if (lo_needed >= lo_ && hi_needed <= hi()) return;
     const double n = static_cast<double>(bins());
-    const double span_needed = std::max(hi_needed, hi()) - std::min(lo_needed, lo_);
-    double k = std::max(2.0, std::ceil(span_needed / (n * width_)));
     double m = 0.0;
-    for (;; k += 1.0) {
-      m = lo_needed < lo_ ? std::ceil((lo_ - lo_needed) / width_) : 0.0;
-      m = std::min(m, (k - 1.0) * n);
-      const double new_lo = lo_ - m * width_;
-      if (new_lo <= lo_needed && new_lo + n * k * width_ >= hi_needed) break;
+    if (lo_needed < lo_) {
+      m = std::ceil((lo_ - lo_needed) / width_);
+      for (int misses = 1; lo_ - m * width_ > lo_needed; ++misses)
+        m = next_candidate(m, misses);
     }
+    const double new_lo = lo_ - m * width_;
+    const double new_hi_needed = std::max(hi_needed, hi());
+    double k =
+        std::max({2.0, std::ceil((new_hi_needed - new_lo) / (n * width_)), std::ceil(m / n) + 1.0});
+    // The test computes the new hi() as hi() will, so the range it accepts is the range kept, and
+    // it asks for the old hi() too: (k - 1) * bins >= m keeps it in exact arithmetic only.
+    for (int misses = 1; new_lo + width_ * k * n < new_hi_needed || (k - 1.0) * n < m; ++misses)
+      k = next_candidate(k, misses);
     std::vector<double> grown(bins(), 0.0);
-    const auto ki = static_cast<std::size_t>(k);
-    const auto mi = static_cast<std::size_t>(m);
-    for (std::size_t j = 0; j < bins(); ++j)
-      grown[(j + mi) / ki] += counts_[j];
+    const std::size_t last = bins() - 1;
+    if (m < 0x1p63 && k < 0x1p63) {
+      const auto mi = static_cast<std::uint64_t>(m);
+      const auto ki = static_cast<std::uint64_t>(k);
+      for (std::size_t j = 0; j < bins(); ++j)
+        grown[std::min(static_cast<std::size_t>((j + mi) / ki), last)] += counts_[j];
+    } else {
+      // A new bin is then over 2^39 times as wide as the whole old range: the quotient in double
+      // can put the old bins next to a new edge one bin too high, a shift of no consequence at
+      // that scale, and the clamp keeps every index inside.
+      for (std::size_t j = 0; j < bins(); ++j) {
+        const double to =
+            std::min(std::floor((static_cast<double>(j) + m) / k), static_cast<double>(last));
+        grown[static_cast<std::size_t>(to)] += counts_[j];
+      }
+    }
     counts_.swap(grown);
     lo_ -= m * width_;
     width_ *= k;

@@ -18,13 +18,15 @@
 namespace quanta {
 
 enum class entropy_variant {
-  // TensorRT: candidates i = start_bin .. bins - 1; P = the first i bins with the rest folded into
-  // bin i - 1; Q = the unfolded bins merged into `levels` groups and spread back over the non-empty
-  // bins of each group; the first minimum wins.
+  // NVIDIA's published rule (`_compute_amax_entropy` in pytorch-quantization, which ships with
+  // TensorRT, and in ModelOpt; the two are the same code): bin 0's count is replaced by bin 1's;
+  // candidates i = start_bin .. bins (start_bin 128 by default on every grid); P = the first i bins
+  // with the rest folded into bin i - 1; Q = the unfolded bins merged into `levels` groups and
+  // spread back over the non-empty bins of each group; the last minimum wins. A candidate whose
+  // kept bins are all empty scores +infinity, where NVIDIA's scipy divergence is NaN and
+  // np.argmin picks it (docs/calibration.md says why quanta does not).
   tensorrt,
-  // NVIDIA ModelOpt: as tensorrt, but the zero bin's count is replaced by bin 1's, candidates run
-  // to i = bins, and the last minimum wins.
-  modelopt,
+  modelopt = tensorrt,
   // MXNet / ONNX Runtime: groups of i / levels bins with the remainder in the last group, Q spread
   // over the bins where the folded P is non-zero, candidates to i = bins, first minimum. They
   // smooth P and Q with eps = 0.0001 (entropy_options::for_variant sets it).
@@ -36,7 +38,8 @@ struct entropy_options {
   // MXNet's smoothing: zero entries become eps, non-zero entries lose eps * zeros / non_zeros.
   // 0: none, and a candidate whose Q is 0 where P is not scores +infinity.
   double smoothing = 0.0;
-  // First candidate (bins kept). 0: the number of levels.
+  // First candidate (bins kept), at most the bin count. 0: the variant's default, 128 for tensorrt
+  // (at most the bin count) and the number of levels for mxnet.
   std::size_t start_bin = 0;
 
   static entropy_options for_variant(entropy_variant v) noexcept {
@@ -176,9 +179,12 @@ class prefix_divergence {
 };
 
 inline bool better(double value, double best, entropy_variant v) noexcept {
-  // ModelOpt keeps the last minimum; the others the first.
-  return v == entropy_variant::modelopt ? value <= best : value < best;
+  // NVIDIA's rule keeps the last minimum; MXNet's the first.
+  return v == entropy_variant::tensorrt ? value <= best : value < best;
 }
+
+// NVIDIA's default first candidate, whatever the grid.
+constexpr std::size_t nvidia_entropy_start_bin = 128;
 
 // The number of levels KL merges into: the codes from zero to the top of the grid (128 for
 // symmetric int8) for thresholds, all codes for two-sided windows.
@@ -201,17 +207,29 @@ inline encoding entropy_encoding_checked(const char* function, const histogram& 
   }
   const bool two_sided = h.domain() == histogram_domain::value;
   const std::size_t levels = entropy_levels(h, o, two_sided);
-  const std::size_t start = eo.start_bin != 0 ? eo.start_bin : levels;
-  if (start < levels || start >= h.bins()) {
-    QUANTA_THROW(function, ": histogram has ", h.bins(), " bins and start_bin is ", start,
-                 "; expected levels (", levels, ") <= start_bin < bins");
+  const entropy_variant v = eo.variant;
+  if (v == entropy_variant::tensorrt && !two_sided) {
+    if (eo.start_bin > h.bins()) {
+      QUANTA_THROW(function, ": histogram has ", h.bins(), " bins and start_bin is ", eo.start_bin,
+                   "; expected start_bin <= bins");
+    }
+  } else {
+    // MXNet's groups have at least one bin each, and two-sided windows keep every level.
+    const std::size_t start = eo.start_bin != 0 ? eo.start_bin : levels;
+    if (start < levels || start >= h.bins()) {
+      QUANTA_THROW(function, ": histogram has ", h.bins(), " bins and start_bin is ", start,
+                   "; expected levels (", levels, ") <= start_bin < bins");
+    }
   }
   std::vector<double> c(h.counts().begin(), h.counts().end());
-  const entropy_variant v = eo.variant;
   if (!two_sided) {
-    if (v == entropy_variant::modelopt) c[0] = c[1];
-    const std::size_t stop = v == entropy_variant::tensorrt ? h.bins() - 1 : h.bins();
-    const bool fast = eo.smoothing == 0.0 && v != entropy_variant::mxnet;
+    const bool nvidia = v == entropy_variant::tensorrt;
+    if (nvidia) c[0] = c[1];
+    const std::size_t stop = h.bins();
+    const std::size_t start = eo.start_bin != 0 ? eo.start_bin
+                              : nvidia ? std::min(detail::nvidia_entropy_start_bin, h.bins())
+                                       : levels;
+    const bool fast = eo.smoothing == 0.0 && nvidia;
     const prefix_divergence prefix(c, levels);
     double best = std::numeric_limits<double>::infinity();
     std::size_t best_i = stop;

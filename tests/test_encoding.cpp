@@ -3,9 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "data/onnx_vectors.hpp"
+#include "data/pytorch_vectors.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 using quanta::compute_encoding;
@@ -171,6 +175,30 @@ TEST_CASE("pytorch: symmetric observers and eps", "[encoding][pytorch]") {
   CHECK(zero.zero_point == 0);
 }
 
+TEST_CASE("pytorch: observers with a customized quant range (b < 8 bits)", "[encoding][pytorch]") {
+  // torch 1.13's MinMaxObserver with quant_min/quant_max set to a b-bit grid: symmetric quint8
+  // takes (quant_min + quant_max) // 2 as its zero point.
+  std::size_t symmetric_unsigned = 0;
+  for (const auto& c : pytorch_vectors::custom_range()) {
+    INFO(c.name << " " << c.kind << (c.is_signed ? " qint8 " : " quint8 ") << c.bitwidth);
+    const bool symmetric = std::string(c.kind) == "symmetric";
+    const encoding_options o =
+        options(profile::pytorch, symmetric ? scheme::symmetric : scheme::asymmetric, c.bitwidth,
+                c.is_signed);
+    const encoding e = compute_encoding(c.x, o);
+    CHECK(e.scale == c.scale);
+    CHECK(e.zero_point == c.zero_point);
+    if (symmetric && !c.is_signed) {
+      ++symmetric_unsigned;
+      CHECK(e.zero_point == ((1 << c.bitwidth) - 1) / 2);
+    }
+  }
+  CHECK(symmetric_unsigned == 9);
+  // 8 bits is PyTorch's default quint8 range: 128.
+  CHECK(compute_encoding(-1.0f, 1.0f, options(profile::pytorch, scheme::symmetric)).zero_point ==
+        128);
+}
+
 TEST_CASE("fbgemm: ChooseQuantizationParams rules", "[encoding][pytorch]") {
   encoding_options o = options(profile::pytorch);
   o.pytorch_dynamic = true;
@@ -192,8 +220,42 @@ TEST_CASE("onnx: DynamicQuantizeLinear and symmetric", "[encoding][onnx]") {
   CHECK(s8.qmin() == -127);
   CHECK(s8.scale == 4.0f / 254.0f);
   CHECK(s8.zero_point == 0);
+  // Since ONNX Runtime PR #22020 the tool's symmetric uint8 grid is [0, 254]; before it [0, 255].
   const encoding u8 = compute_encoding(-2.0f, 1.0f, options(profile::onnx, scheme::symmetric));
-  CHECK(u8.zero_point == 128);
+  CHECK(u8.zero_point == 127);
+  CHECK(u8.scale == static_cast<float>(4.0 / 254.0));
+  encoding_options before = options(profile::onnx, scheme::symmetric);
+  before.onnx_symmetric_unsigned = quanta::onnx_unsigned_symmetric::full_range;
+  const encoding u8_before = compute_encoding(-2.0f, 1.0f, before);
+  CHECK(u8_before.zero_point == 128);
+  CHECK(u8_before.scale == static_cast<float>(4.0 / 255.0));
+}
+
+TEST_CASE("onnx: the quantization tool's compute_scale_zp on its own output", "[encoding][onnx]") {
+  // tests/data/generate_onnx_vectors.py ran ONNX Runtime's compute_scale_zp on 85 ranges for
+  // int8, uint8, int16, uint16, int4 and uint4, asymmetric and symmetric (both versions of the
+  // unsigned symmetric grid). uint8 asymmetric is DynamicQuantizeLinear's float rule in quanta;
+  // the two agree on every one of these ranges.
+  std::size_t checked = 0;
+  for (const auto& c : onnx_vectors::tool()) {
+    const std::string kind = c.kind;
+    INFO(kind << " " << (c.is_signed ? "int" : "uint") << c.bitwidth << " [" << c.min << ", "
+              << c.max << "]");
+    encoding_options o =
+        options(profile::onnx, kind == "asymmetric" ? scheme::asymmetric : scheme::symmetric,
+                c.bitwidth, c.is_signed);
+    if (kind == "symmetric_before_pr_22020")
+      o.onnx_symmetric_unsigned = quanta::onnx_unsigned_symmetric::full_range;
+    const encoding e = compute_encoding(c.min, c.max, o);
+    CHECK(e.scale == c.scale);
+    CHECK(e.zero_point == c.zero_point);
+    ++checked;
+  }
+  CHECK(checked == 1190);
+  // The example that float32 arithmetic gets wrong: qmin - min / scale = -31636.5000004.
+  const encoding s16 = compute_encoding(-0.0010471622f, 0.059603125f,
+                                        options(profile::onnx, scheme::asymmetric, 16, true));
+  CHECK(s16.zero_point == -31637);
 }
 
 TEST_CASE("tflite: symmetric weights and the degenerate range", "[encoding][tflite]") {

@@ -78,6 +78,47 @@ TEST_CASE("quantize: AIMET external encoding {0, 255, scale 1}: ties away", "[qu
   CHECK(q == std::vector<std::uint8_t>{0, 0, 0, 2, 2, 3, 3, 4, 255, 255, 255});
 }
 
+TEST_CASE("quantize: 32-bit grids quantize zero to the zero point and keep small codes",
+          "[quantize][qnn]") {
+  // QNN adds the zero point before rounding; on a 32-bit grid that sum needs more than float's 24
+  // bits, so it is computed in double (quanta's reading: a float sum would round 2^31 + 2.147 to
+  // a multiple of 256).
+  quanta::encoding_options o;
+  o.bitwidth = 32;
+  o.is_signed = true;
+  o.kind = quanta::scheme::symmetric;
+  const auto qnn = quantize_options::for_profile(profile::qnn);
+  const encoding bias = quanta::compute_encoding(-1000.0f, 1000.0f, o);
+  REQUIRE(bias.zero_point == 0);
+  const std::vector<float> x = {0.0f, 1e-6f, 3e-7f, -5.5e-7f, 100.3f, -2.5f * bias.scale};
+  std::vector<std::int32_t> q(x.size());
+  quanta::quantize(x, bias, q, qnn);
+  CHECK(q[0] == 0);
+  CHECK(q[1] == 2);   // 2.147
+  CHECK(q[2] == 1);   // 0.644
+  CHECK(q[3] == -1);  // -1.181
+  CHECK(q[4] == std::lround(static_cast<double>(100.3f / bias.scale)));
+  CHECK(q[5] == -2);  // -2.5 on the unsigned grid: 2^31 - 2.5 rounds away from zero, to 2^31 - 2
+
+  // Asymmetric 32-bit ranges, every profile: zero is exactly the zero point, and a negative range
+  // puts it at the top of the grid.
+  o.kind = quanta::scheme::asymmetric;
+  const std::vector<std::pair<float, float>> ranges = {
+      {-7.3f, 11.9f}, {-1e-3f, 5e3f}, {-10.0f, -5.0f}, {3.0f, 4.0f}, {-1.0f, 1e-30f}};
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite}) {
+    o.rules = p;
+    for (const auto& [lo, hi] : ranges) {
+      CAPTURE(static_cast<int>(p), lo, hi);
+      const encoding e = quanta::compute_encoding(lo, hi, o);
+      std::vector<std::int32_t> zero(1);
+      quanta::quantize(std::vector<float>{0.0f}, e, zero, quantize_options::for_profile(p));
+      CHECK(zero[0] == e.zero_point);
+      // (PyTorch's scale floor, FLT_EPSILON, stretches such a range past zero.)
+      if (hi < 0.0f && p != profile::pytorch) CHECK(e.zero_point == e.qmax());
+    }
+  }
+}
+
 TEST_CASE("quantize: rounding modes on ties", "[quantize][rounding]") {
   const encoding e{1.0f, 0, 8, true};
   const std::vector<float> x = {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, -0.49999997f, 0.49999997f};

@@ -35,6 +35,12 @@ enum class profile {
   tflite,   // TensorFlow Lite / gemmlowp
 };
 
+// ONNX Runtime's quantization tool, symmetric scheme on 8- or 16-bit unsigned storage.
+enum class onnx_unsigned_symmetric {
+  reduced_range,  // since ORT PR #22020 (2024): the grid [0, 2^b - 2], zero point 2^(b-1) - 1
+  full_range,     // before it: [0, 2^b - 1], zero point 2^(b-1)
+};
+
 // real = scale * (q - zero_point), q in [qmin(), qmax()].
 struct encoding {
   float scale = 1.0f;
@@ -103,6 +109,8 @@ struct encoding_options {
   // With profile::pytorch and scheme::asymmetric: FBGEMM's ChooseQuantizationParams (PyTorch's
   // dynamic quantization) instead of the torch.ao observers of static quantization.
   bool pytorch_dynamic = false;
+  // With profile::onnx: which version of the tool's symmetric unsigned grid.
+  onnx_unsigned_symmetric onnx_symmetric_unsigned = onnx_unsigned_symmetric::reduced_range;
 };
 
 // The arithmetic of quantize, as each peer does it. Defaults are PyTorch/FBGEMM/XNNPACK's.
@@ -352,6 +360,10 @@ inline encoding pytorch_observer_encoding(float lo, float hi, const encoding_opt
     const float absmax = std::max(-lo, hi);
     e.scale = std::max(absmax / (static_cast<float>(g.qmax - g.qmin) / 2.0f), eps);
     e.zero_point = symmetric_zero_point(e);
+    // Fewer than 8 bits is PyTorch's customized quant range, where symmetric quint8 takes the
+    // floored midpoint (quant_min + quant_max) // 2 (63 on [0, 127]); 8 bits keeps 128.
+    if (!o.is_signed && o.bitwidth < 8)
+      e.zero_point = static_cast<std::int32_t>(std::floor((g.qmin + g.qmax) / 2.0));
     return e;
   }
   e.scale = std::max((hi - lo) / static_cast<float>(g.qmax - g.qmin), eps);
@@ -408,38 +420,63 @@ inline encoding fbgemm_encoding(float lo, float hi, const encoding_options& o) {
 }
 
 // --- ONNX Runtime --------------------------------------------------------------------------------
-// Asymmetric: DynamicQuantizeLinear / MLAS GetQuantizationParameter, in float32, scale 1 for an
-// empty range. Symmetric: the quantization tool's compute_scale_zp: signed grids are narrow
-// ([-127, 127] for int8), scale = 2 absmax / (qmax - qmin) in double stored as float, the zero
-// point round_half_even((qmin + qmax) / 2) (0, or 2^(b-1) for unsigned storage), and scale 1 with
-// zero point 0 when absmax is below the smallest normal float.
+// Asymmetric uint8: DynamicQuantizeLinear / MLAS GetQuantizationParameter, in float32, scale 1 for
+// an empty range. Every other asymmetric grid (DynamicQuantizeLinear has no other type): the
+// quantization tool's compute_scale_zp, in double: scale = double(max - min) / (qmax - qmin)
+// stored as float, zero point round_half_even(qmin - min / scale) with the double scale, and
+// scale 1, zero point 0 when the scale is below the smallest normal float.
+// Symmetric: compute_scale_zp on the tool's symmetric grid (get_qmin_qmax_for_qType): 8 and 16
+// bits signed narrow ([-127, 127]), unsigned as options.onnx_symmetric_unsigned says; other widths
+// (int4, uint4, and quanta's reading for widths ORT has no type for) the full storage range.
+// Scale = 2 absmax / (qmax - qmin) in double stored as float, zero point
+// round_half_even((qmin + qmax) / 2).
 inline encoding onnx_encoding(float lo, float hi, const encoding_options& o) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
   const bool use_symmetric = o.kind == scheme::symmetric || o.kind == scheme::symmetric_strict ||
                              (o.kind == scheme::unsigned_symmetric && lo < 0.0f);
+  const double tiny = static_cast<double>(std::numeric_limits<float>::min());
   if (use_symmetric) {
-    const bool narrow = o.kind == scheme::symmetric_strict || o.is_signed;
+    const bool tool_table = o.bitwidth == 8 || o.bitwidth == 16;
+    const bool narrow = o.kind == scheme::symmetric_strict || (o.is_signed && tool_table);
     const grid g = make_grid(o, narrow);
     encoding e = g.shape;
+    const bool reduced = !o.is_signed && !narrow && tool_table &&
+                         o.onnx_symmetric_unsigned == onnx_unsigned_symmetric::reduced_range;
+    const double qmax = reduced ? g.qmax - 1.0 : g.qmax;
     const double absmax = std::max(-static_cast<double>(lo), static_cast<double>(hi));
-    const double scale = 2.0 * absmax / (g.qmax - g.qmin);
-    if (scale < static_cast<double>(std::numeric_limits<float>::min())) {
+    const double scale = 2.0 * absmax / (qmax - g.qmin);
+    if (scale < tiny) {
       e.scale = 1.0f;
       e.zero_point = static_cast<std::int32_t>(clamp_to(0.0, g.qmin, g.qmax));
       return e;
     }
     e.scale = static_cast<float>(scale);
     e.zero_point =
-        static_cast<std::int32_t>(round_double((g.qmin + g.qmax) / 2.0, rounding::half_even));
+        static_cast<std::int32_t>(round_double((g.qmin + qmax) / 2.0, rounding::half_even));
     return e;
   }
   const grid g = make_grid(o, false);
   encoding e = g.shape;
-  e.scale = hi == lo ? 1.0f : (hi - lo) / static_cast<float>(g.qmax - g.qmin);
-  const float initial = static_cast<float>(g.qmin) - lo / e.scale;
-  const float clamped = clamp_to(initial, static_cast<float>(g.qmin), static_cast<float>(g.qmax));
-  e.zero_point = static_cast<std::int32_t>(round_float(clamped, rounding::half_even));
+  if (o.bitwidth == 8 && !o.is_signed) {
+    e.scale = hi == lo ? 1.0f : (hi - lo) / static_cast<float>(g.qmax - g.qmin);
+    const float initial = static_cast<float>(g.qmin) - lo / e.scale;
+    const float clamped = clamp_to(initial, static_cast<float>(g.qmin), static_cast<float>(g.qmax));
+    e.zero_point = static_cast<std::int32_t>(round_float(clamped, rounding::half_even));
+    return e;
+  }
+  const double scale = static_cast<double>(hi - lo) / (g.qmax - g.qmin);
+  if (scale < tiny) {
+    e.scale = 1.0f;
+    e.zero_point = static_cast<std::int32_t>(clamp_to(0.0, g.qmin, g.qmax));
+    return e;
+  }
+  e.scale = static_cast<float>(scale);
+  // In exact arithmetic qmin - lo / scale lies in [qmin, qmax]; the clamp only keeps a rounding
+  // of the quotient from stepping outside.
+  const double initial = g.qmin - static_cast<double>(lo) / scale;
+  e.zero_point = static_cast<std::int32_t>(
+      clamp_to(round_double(initial, rounding::half_even), g.qmin, g.qmax));
   return e;
 }
 

@@ -47,7 +47,9 @@ out.append("struct per_channel_case { const char* name; const char* kind; bool i
            "std::int64_t rows, cols; std::vector<float> x; std::vector<float> scales; "
            "std::vector<std::int32_t> zero_points; std::vector<std::int32_t> q; };")
 out.append("struct dynamic_case { const char* name; std::vector<float> x; float scale; "
-           "std::int32_t zero_point; };\n")
+           "std::int32_t zero_point; };")
+out.append("struct custom_range_case { const char* name; const char* kind; bool is_signed; "
+           "int bitwidth; std::vector<float> x; float scale; std::int32_t zero_point; };\n")
 
 per_tensor, per_channel, dynamic = [], [], []
 for name, data in tensors():
@@ -81,6 +83,28 @@ for name, data in tensors():
     s, z = torch._choose_qparams_per_tensor(x, False)
     dynamic.append(f'{{"{name}", {{{floats(x)}}}, F({f32(s)}), {int(z)}}}')
 
+# Observers with a customized quant range (quant_min = 0 or -2^(b-1), quant_max = 2^b - 1 or
+# 2^(b-1) - 1 for b < 8): the grid of a b-bit encoding in 8-bit storage. Symmetric quint8 then
+# takes the floored midpoint (quant_min + quant_max) // 2 as its zero point, not 128.
+custom_range = []
+for name, data in [("custom_normal", rng.normal(0.3, 1.7, 64)),
+                   ("custom_relu", np.maximum(rng.normal(0.5, 1.0, 64), 0.0)),
+                   ("custom_negative", -np.abs(rng.normal(2.0, 0.5, 64)))]:
+    x = torch.tensor(np.asarray(data, dtype=np.float32))
+    for bits in (7, 4, 2):
+        for kind, qscheme in [("asymmetric", torch.per_tensor_affine),
+                              ("symmetric", torch.per_tensor_symmetric)]:
+            for dtype in (torch.quint8, torch.qint8):
+                signed = dtype == torch.qint8
+                qmin, qmax = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed \
+                    else (0, (1 << bits) - 1)
+                obs = MinMaxObserver(dtype=dtype, qscheme=qscheme, quant_min=qmin, quant_max=qmax)
+                obs(x)
+                scale, zp = obs.calculate_qparams()
+                custom_range.append(
+                    f'{{"{name}", "{kind}", {str(signed).lower()}, {bits}, {{{floats(x)}}}, '
+                    f'F({f32(float(scale))}), {int(zp)}}}')
+
 out.append("inline const std::vector<per_tensor_case>& per_tensor() {\n"
            "  static const std::vector<per_tensor_case> cases = {\n    "
            + ",\n    ".join(per_tensor) + "};\n  return cases;\n}\n")
@@ -90,6 +114,9 @@ out.append("inline const std::vector<per_channel_case>& per_channel() {\n"
 out.append("inline const std::vector<dynamic_case>& dynamic() {\n"
            "  static const std::vector<dynamic_case> cases = {\n    "
            + ",\n    ".join(dynamic) + "};\n  return cases;\n}\n")
+out.append("inline const std::vector<custom_range_case>& custom_range() {\n"
+           "  static const std::vector<custom_range_case> cases = {\n    "
+           + ",\n    ".join(custom_range) + "};\n  return cases;\n}\n")
 out.append("#undef F\n}  // namespace pytorch_vectors")
 with open(__file__.replace("generate_pytorch_vectors.py", "pytorch_vectors.hpp"), "w") as f:
     f.write("\n".join(out) + "\n")

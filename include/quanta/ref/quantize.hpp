@@ -29,8 +29,14 @@ inline std::int64_t quantize_code(float x, const detail::affine_params& p) noexc
   // NaN is quantized as 0.0. Tested on the product, so that 0 * inv_scale with inv_scale = inf
   // (a denormal scale) also gives 0 rather than an undefined conversion of NaN.
   if (scaled != scaled) scaled = 0.0f;
-  const float t = scaled + p.pre_offset;
-  const double r = static_cast<double>(round_to_integral(t, p.round)) + p.post_offset;
+  double r;
+  if (p.wide) {
+    r = detail::round_double(static_cast<double>(scaled) + p.wide_pre_offset, p.round) +
+        p.post_offset;
+  } else {
+    const float t = scaled + p.pre_offset;
+    r = static_cast<double>(round_to_integral(t, p.round)) + p.post_offset;
+  }
   if (r <= p.qmin) return p.qmin;  // also -inf
   if (r >= p.qmax) return p.qmax;  // also +inf
   return static_cast<std::int64_t>(r);

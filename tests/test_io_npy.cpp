@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ std::string fixture(const std::string& name) {
 }
 
 std::vector<unsigned char> file_bytes(const std::string& path) {
-  return quanta::detail::read_file_bytes("test", path);
+  return quanta::detail::read_npy_file_bytes("test", path);
 }
 
 // A path in the temporary directory that no other test uses.
@@ -154,6 +155,33 @@ TEST_CASE("npy: bad files are reported clearly", "[io][npy][errors]") {
   CHECK_THROWS_WITH(quanta::io::parse_npy(bytes, "bad shape"),
                     StartsWith("parse_npy: \"bad shape\" has a 'shape' entry that is not a tuple "
                                "of non-negative integers"));
+
+  // Bytes after the data are an error, as a short file is.
+  bytes[shape_at + 1] = '2';
+  bytes.push_back(0);
+  CHECK_THROWS_WITH(quanta::io::parse_npy(bytes, "long"),
+                    StartsWith("parse_npy: \"long\" holds 25 bytes of data; expected 24 for shape "
+                               "(2, 3) of float32 (bytes follow the data)"));
+  const std::string trailing = scratch("trailing.npy");
+  {
+    std::ofstream out(trailing, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+  }
+  CHECK_THROWS_WITH(quanta::io::read_npy(trailing), Contains("(bytes follow the data)"));
+  std::filesystem::remove(trailing);
+
+  // A directory is named in the error (libstdc++ throws from the stream buffer there).
+  const std::string directory = scratch("directory.npy");
+  std::filesystem::create_directories(directory);
+  CHECK_THROWS_WITH(quanta::io::read_npy(directory),
+                    StartsWith("read_npy: path \"" + directory + "\""));
+  std::filesystem::remove(directory);
+  // An endless device: the read stops once the missing magic string shows.
+  if (std::filesystem::exists("/dev/zero")) {
+    CHECK_THROWS_WITH(quanta::io::read_npy("/dev/zero"),
+                      Contains("does not start with the .npy magic string"));
+  }
 
   const npy_array f4 = quanta::io::read_npy(fixture("f4_2x3.npy"));
   CHECK_THROWS_WITH(f4.get<std::int8_t>(),

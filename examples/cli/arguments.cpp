@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
+#include <limits>
 
 namespace quanta_cli {
 
@@ -89,6 +91,19 @@ std::optional<std::vector<std::int64_t>> arguments::shape(const std::string& nam
     if (*p == ',' || *p == 'x') ++p;
   }
   if (dims.empty()) throw usage_error("--" + name + " is empty; expected sizes, as 1,3,224,224");
+  // The element count must fit the memory a float32 tensor can have; checked before any product
+  // can overflow.
+  const auto most = static_cast<long long>(std::min<unsigned long long>(
+      std::numeric_limits<std::size_t>::max() / sizeof(float),
+      static_cast<unsigned long long>(std::numeric_limits<long long>::max())));
+  long long count = 1;
+  for (const long long d : dims) {
+    if (d != 0 && count > most / d) {
+      throw usage_error("--" + name + " is \"" + *v + "\"; its sizes multiply to more than " +
+                        std::to_string(most) + " values");
+    }
+    count *= d;
+  }
   return dims;
 }
 

@@ -104,12 +104,14 @@ void measure(row& r, const settings& s) {
 }
 
 // The pairs to compare: REF's files in natural order, then TEST's files that REF lacks.
-std::vector<row> match(const std::string& ref, const std::string& test) {
+std::vector<row> match(const std::string& ref, const std::string& test,
+                       const std::optional<std::vector<std::int64_t>>& bin_shape) {
   const bool ref_dir = is_directory(ref);
   if (ref_dir != is_directory(test)) {
     throw usage_error("REF and TEST must both be files or both be directories");
   }
   if (!ref_dir) {
+    check_shape_applies({ref, test}, bin_shape);
     row r;
     r.name = file_stem(ref) == file_stem(test) ? file_stem(ref)
                                                : file_name(ref) + " vs " + file_name(test);
@@ -199,7 +201,7 @@ void print_text(const std::vector<row>& rows, const settings& s, const std::stri
   for (const row& r : rows) {
     if (!r.error.empty()) {
       ++errors;
-      std::printf("error: %s: %s\n", r.name.c_str(), r.error.c_str());
+      std::fprintf(stderr, "error: %s: %s\n", r.name.c_str(), r.error.c_str());
       continue;
     }
     last = &r;
@@ -288,7 +290,7 @@ int run_compare(const std::vector<std::string>& args) {
   const std::string& ref = a.positional()[0];
   const std::string& test = a.positional()[1];
 
-  std::vector<row> rows = match(ref, test);
+  std::vector<row> rows = match(ref, test, s.bin_shape);
   {
     const bool show = !a.flag("no-progress") && (a.flag("progress") || stderr_is_terminal());
     progress shown(rows.size(), show && rows.size() > 1);

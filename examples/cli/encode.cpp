@@ -65,7 +65,9 @@ int run_encode(const std::vector<std::string>& args) {
   }
   const quantization q = read_quantization(a);
   const std::string method = a.value("method").value_or("minmax");
+  check_shape_applies({a.positional()[0]}, a.shape("shape"));
   const tensor t = load_tensor(a.positional()[0], a.shape("shape"));
+  check_not_empty(t);
   const bool json = a.flag("json");
   const bool per_channel_mode = a.value("per-channel").has_value();
   const int axis = a.integer("per-channel", 0);

@@ -111,8 +111,21 @@ int run_inspect(const std::vector<std::string>& args) {
   if (rows < 1 || rows > 1000)
     throw usage_error("--bins is " + std::to_string(rows) + "; expected 1..1000");
   const quantization q = read_quantization(a);
+  check_shape_applies({a.positional()[0]}, a.shape("shape"));
   const tensor t = load_tensor(a.positional()[0], a.shape("shape"));
+  check_not_empty(t);
   const summary s = summarize(t.values);
+  // Per channel along --axis, or axis 0 (output channels of a weight) for rank >= 2. A bad axis is
+  // the command line's error, reported before anything is printed.
+  const bool per_channel = a.value("axis").has_value() || t.shape.size() >= 2;
+  const int axis = a.integer("axis", 0);
+  if (per_channel) {
+    try {
+      (void)quanta::channel_layout::from_shape(t.shape, axis);
+    } catch (const quanta::error& failure) {
+      throw usage_error(std::string("--axis: ") + failure.what());
+    }
+  }
 
   std::printf("%s  %s %s, %zu values\n\n", t.path.c_str(), t.dtype.c_str(),
               shape_string(t.shape).c_str(), t.values.size());
@@ -124,9 +137,6 @@ int run_inspect(const std::vector<std::string>& args) {
   std::printf("\n");
   print_histogram(t.values, s, rows);
 
-  // Per channel along --axis, or axis 0 (output channels of a weight) for rank >= 2.
-  const bool per_channel = a.value("axis").has_value() || t.shape.size() >= 2;
-  const int axis = a.integer("axis", 0);
   std::printf("\n%s: range and SQNR of each method", describe(q).c_str());
   if (per_channel) std::printf(" (per channel along axis %d)", axis);
   std::printf("\n\n");

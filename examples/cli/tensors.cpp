@@ -58,6 +58,14 @@ tensor load_raw_float32(const std::string& path,
 
 tensor load_tensor(const std::string& path,
                    const std::optional<std::vector<std::int64_t>>& bin_shape) {
+  // A directory, device or pipe would fail late with a stream error, or never end (/dev/zero).
+  std::error_code failure;
+  const fs::file_status status = fs::status(path, failure);
+  if (!failure && fs::exists(status) && !fs::is_regular_file(status)) {
+    throw input_error(path + ": is " +
+                      (fs::is_directory(status) ? "a directory" : "not a regular file") +
+                      "; expected a .npy or .bin file");
+  }
   if (has_extension(path, ".bin")) return load_raw_float32(path, bin_shape);
   const quanta::io::npy_array array = quanta::io::read_npy(path);
   tensor t;
@@ -69,6 +77,23 @@ tensor load_tensor(const std::string& path,
                array.dtype() == quanta::io::npy_dtype::float16;
   t.values = array.to_float();
   return t;
+}
+
+void check_shape_applies(const std::vector<std::string>& files,
+                         const std::optional<std::vector<std::int64_t>>& bin_shape) {
+  if (!bin_shape) return;
+  for (const std::string& f : files)
+    if (has_extension(f, ".bin") || is_directory(f)) return;
+  throw usage_error("--shape describes .bin files; " + files.front() +
+                    (files.size() > 1 ? " and the others are" : " is") +
+                    " not one (a .npy file has its own shape)");
+}
+
+void check_not_empty(const tensor& t) {
+  if (t.values.empty()) {
+    throw input_error(t.path + ": holds no values (shape " + shape_string(t.shape) +
+                      "); expected at least one");
+  }
 }
 
 std::vector<std::string> list_tensor_files(const std::string& dir) {

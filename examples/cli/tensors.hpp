@@ -23,6 +23,14 @@ struct tensor {
 tensor load_tensor(const std::string& path,
                    const std::optional<std::vector<std::int64_t>>& bin_shape);
 
+// --shape describes raw .bin dumps: given with files none of which is one, it would be ignored,
+// so it is a usage error.
+void check_shape_applies(const std::vector<std::string>& files,
+                         const std::optional<std::vector<std::int64_t>>& bin_shape);
+
+// encode and inspect need at least one value; an empty tensor is the same input error for both.
+void check_not_empty(const tensor& t);
+
 // The .npy and .bin files directly inside `dir`, in natural order (layer2 before layer10).
 std::vector<std::string> list_tensor_files(const std::string& dir);
 

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
                 static_cast<float>(1 + i / 27);
   write(root / "weight.npy", weight, {4, 3, 3, 3});
   write(root / "same.npy", layers[0], shape);
+  fs::create_directories(root / "directory.npy");  // a directory with a tensor's name
   std::vector<float> with_nan = layers[0];
   with_nan[5] = std::nanf("");
   write(root / "nan.npy", with_nan, shape);

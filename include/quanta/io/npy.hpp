@@ -1,13 +1,16 @@
 // quanta: post-training quantization math. Licensed under the Apache License 2.0.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <ios>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -246,8 +249,18 @@ void assign_npy_values(io::npy_array::storage& values, std::size_t index, const 
   }
 }
 
-inline io::npy_array parse_npy(const char* function, span<const unsigned char> bytes,
-                               const std::string& source) {
+// Where a .npy file's data starts and how many bytes it has, from its header.
+struct npy_layout {
+  io::npy_dtype dtype = io::npy_dtype::float32;
+  bool swap_bytes = false;
+  std::vector<std::int64_t> shape;
+  std::size_t count = 0;
+  std::size_t data_offset = 0;
+  std::size_t data_bytes = 0;
+};
+
+inline npy_layout parse_npy_layout(const char* function, span<const unsigned char> bytes,
+                                   const std::string& source) {
   static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0) {
     QUANTA_THROW(function, ": \"", source,
@@ -278,39 +291,92 @@ inline io::npy_array parse_npy(const char* function, span<const unsigned char> b
       function, source,
       std::string(reinterpret_cast<const char*>(bytes.data()) + 8 + length_bytes, header_length));
 
-  bool swap_bytes = false;
-  const io::npy_dtype dtype =
-      npy_dtype_from_descr(function, source, header.read_string("descr"), swap_bytes);
+  npy_layout layout;
+  layout.dtype =
+      npy_dtype_from_descr(function, source, header.read_string("descr"), layout.swap_bytes);
   if (header.read_bool("fortran_order")) {
     QUANTA_THROW(function, ": \"", source,
                  "\" has fortran_order True; expected C order (save np.ascontiguousarray(x))");
   }
-  io::npy_array array;
-  array.shape = header.read_shape();
-  std::size_t count = 1;
-  for (const std::int64_t extent : array.shape)
-    count = checked_product(function, count, static_cast<std::size_t>(extent));
-  const std::size_t element_bytes = npy_info(dtype).bytes;
-  const std::size_t data_bytes = checked_product(function, count, element_bytes);
-  const std::size_t available = bytes.size() - data_offset;
-  if (available < data_bytes) {
-    QUANTA_THROW(function, ": \"", source, "\" holds ", available, " bytes of data; expected ",
-                 data_bytes, " for shape ", shape_string(array.shape), " of ",
-                 io::npy_dtype_name(dtype), " (the file is truncated)");
+  layout.shape = header.read_shape();
+  layout.count = 1;
+  for (const std::int64_t extent : layout.shape)
+    layout.count = checked_product(function, layout.count, static_cast<std::size_t>(extent));
+  layout.data_offset = data_offset;
+  layout.data_bytes = checked_product(function, layout.count, npy_info(layout.dtype).bytes);
+  return layout;
+}
+
+// The whole file must be header and data: bytes after the data are an error, as a file cut short
+// is, because neither can be told apart from a writer that went wrong.
+inline io::npy_array parse_npy(const char* function, span<const unsigned char> bytes,
+                               const std::string& source) {
+  const npy_layout layout = parse_npy_layout(function, bytes, source);
+  const std::size_t available = bytes.size() - layout.data_offset;
+  if (available != layout.data_bytes) {
+    QUANTA_THROW(
+        function, ": \"", source, "\" holds ", available, " bytes of data; expected ",
+        layout.data_bytes, " for shape ", shape_string(layout.shape), " of ",
+        io::npy_dtype_name(layout.dtype),
+        available < layout.data_bytes ? " (the file is truncated)" : " (bytes follow the data)");
   }
-  assign_npy_values(array.values, static_cast<std::size_t>(dtype), bytes.data() + data_offset,
-                    count, swap_bytes);
+  io::npy_array array;
+  array.shape = layout.shape;
+  assign_npy_values(array.values, static_cast<std::size_t>(layout.dtype),
+                    bytes.data() + layout.data_offset, layout.count, layout.swap_bytes);
   return array;
 }
 
-inline std::vector<unsigned char> read_file_bytes(const char* function, const std::string& path) {
+// The bytes a .npy file should have in all, once enough of it is read to tell; 0 while unknown.
+// A file that cannot be a .npy file (wrong magic string, bad version) reports what it has read, so
+// that reading stops there and parse_npy says why.
+inline std::size_t npy_expected_size(const char* function, span<const unsigned char> bytes,
+                                     const std::string& source) {
+  static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  if (bytes.size() < 12) return 0;
+  if (std::memcmp(bytes.data(), magic, 6) != 0 || bytes[6] < 1 || bytes[6] > 3) {
+    return bytes.size();
+  }
+  const std::size_t length_bytes = bytes[6] == 1 ? 2 : 4;
+  std::size_t header_length = 0;
+  for (std::size_t k = length_bytes; k-- > 0;)
+    header_length = header_length * 256 + bytes[8 + k];
+  if (bytes.size() < 8 + length_bytes + header_length) return 0;
+  const npy_layout layout = parse_npy_layout(function, bytes, source);
+  if (layout.data_bytes > std::numeric_limits<std::size_t>::max() - layout.data_offset) {
+    QUANTA_THROW(function, ": \"", source, "\" declares ", layout.data_bytes,
+                 " bytes of data; expected a size that fits in memory");
+  }
+  return layout.data_offset + layout.data_bytes;
+}
+
+// Reads a .npy file, and no more of it than its header says it holds (plus one byte, to see that
+// nothing follows): a device such as /dev/zero or an endless pipe ends the read at once.
+inline std::vector<unsigned char> read_npy_file_bytes(const char* function,
+                                                      const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     QUANTA_THROW(function, ": path \"", path, "\" cannot be opened (", std::strerror(errno),
                  "); expected a readable file");
   }
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
+  std::vector<unsigned char> bytes;
+  constexpr std::size_t chunk = std::size_t{1} << 16;
+  std::size_t expected = 0;
+  try {
+    while (in && (expected == 0 || bytes.size() <= expected)) {
+      const std::size_t want = expected == 0 ? chunk : std::min(chunk, expected + 1 - bytes.size());
+      const std::size_t old_size = bytes.size();
+      bytes.resize(old_size + want);
+      in.read(reinterpret_cast<char*>(bytes.data() + old_size), static_cast<std::streamsize>(want));
+      bytes.resize(old_size + static_cast<std::size_t>(in.gcount()));
+      if (expected == 0) expected = npy_expected_size(function, bytes, path);
+    }
+  } catch (const std::ios_base::failure& failure) {
+    // libstdc++ throws from the stream buffer (reading a directory, for one) whatever the
+    // stream's exception mask says.
+    QUANTA_THROW(function, ": path \"", path, "\" cannot be read (", failure.what(),
+                 "); expected a regular .npy file");
+  }
   if (in.bad()) {
     QUANTA_THROW(function, ": path \"", path, "\" cannot be read (", std::strerror(errno),
                  "); expected a readable file");
@@ -368,7 +434,7 @@ inline npy_array parse_npy(span<const unsigned char> bytes, const std::string& s
 }
 
 inline npy_array read_npy(const std::string& path) {
-  const std::vector<unsigned char> bytes = detail::read_file_bytes("read_npy", path);
+  const std::vector<unsigned char> bytes = detail::read_npy_file_bytes("read_npy", path);
   return detail::parse_npy("read_npy", bytes, path);
 }
 

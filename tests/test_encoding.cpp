@@ -297,6 +297,59 @@ TEST_CASE("every profile, scheme and bitwidth gives a valid encoding", "[encodin
   }
 }
 
+TEST_CASE("compute_encoding: extreme ranges give a valid encoding or a quanta::error",
+          "[encoding][errors]") {
+  // Under the asan-ubsan preset this also shows that no conversion is undefined on the way.
+  constexpr float big = std::numeric_limits<float>::max();
+  constexpr float denormal = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> values = {-big,    -3e38f,    -1e30f, -1.0f,    -1e-30f,
+                                     -1e-38f, -denormal, 0.0f,   denormal, 1e-38f,
+                                     1e-30f,  1.0f,      1e30f,  3e38f,    big};
+  std::size_t encodings = 0, errors = 0;
+  for (profile p : {profile::qnn, profile::pytorch, profile::onnx, profile::tflite}) {
+    for (scheme k : {scheme::asymmetric, scheme::symmetric, scheme::symmetric_strict,
+                     scheme::unsigned_symmetric}) {
+      for (int bits : {2, 4, 8, 16, 32}) {
+        for (bool is_signed : {false, true}) {
+          if (bits == 32 && !is_signed) continue;
+          for (double min_range : {0.01, 1e-300, 1e300}) {
+            if (p != profile::qnn && min_range != 0.01) continue;
+            encoding_options o = options(p, k, bits, is_signed);
+            o.min_range = min_range;
+            for (float lo : values) {
+              for (float hi : values) {
+                if (lo > hi) continue;
+                INFO("profile " << int(p) << " scheme " << int(k) << " bits " << bits << " signed "
+                                << is_signed << " min_range " << min_range << " range " << lo << " "
+                                << hi);
+                try {
+                  const encoding e = compute_encoding(lo, hi, o);
+                  ++encodings;
+                  CHECK_NOTHROW(quanta::detail::check_encoding("test", e));
+                } catch (const quanta::error& failure) {
+                  ++errors;
+                  CHECK_THAT(failure.what(), Catch::StartsWith("compute_encoding: the range ["));
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(encodings > 0);
+  CHECK(errors > 0);  // (-FLT_MAX, FLT_MAX) has no float scale under most rules
+  // The documented results for ranges too narrow for a normal scale.
+  const encoding tiny_onnx = compute_encoding(0.0f, denormal, options(profile::onnx));
+  CHECK(tiny_onnx.scale == 1.0f);
+  CHECK(tiny_onnx.zero_point == 0);
+  const encoding tiny_tflite = compute_encoding(0.0f, denormal, options(profile::tflite));
+  CHECK(tiny_tflite.scale == 1.0f);
+  CHECK_THROWS_WITH(
+      compute_encoding(-big, big, options(profile::pytorch)),
+      Catch::StartsWith("compute_encoding: the range [") && Catch::Contains("gives scale inf"));
+}
+
 TEST_CASE("compute_encoding: bad arguments", "[encoding][errors]") {
   CHECK_THROWS_AS(compute_encoding(1.0f, 0.0f), quanta::error);
   CHECK_THROWS_WITH(compute_encoding(1.0f, 0.0f),

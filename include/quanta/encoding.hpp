@@ -459,7 +459,14 @@ inline encoding onnx_encoding(float lo, float hi, const encoding_options& o) {
   const grid g = make_grid(o, false);
   encoding e = g.shape;
   if (o.bitwidth == 8 && !o.is_signed) {
-    e.scale = hi == lo ? 1.0f : (hi - lo) / static_cast<float>(g.qmax - g.qmin);
+    e.scale = (hi - lo) / static_cast<float>(g.qmax - g.qmin);
+    // A range narrower than the smallest normal float's 255 steps (a scale of 0 would make the
+    // zero point 0 / 0): scale 1 and zero point 0, as for an empty range and as the tool does.
+    if (!(static_cast<double>(e.scale) >= tiny)) {
+      e.scale = 1.0f;
+      e.zero_point = 0;
+      return e;
+    }
     const float initial = static_cast<float>(g.qmin) - lo / e.scale;
     const float clamped = clamp_to(initial, static_cast<float>(g.qmin), static_cast<float>(g.qmax));
     e.zero_point = static_cast<std::int32_t>(round_float(clamped, rounding::half_even));
@@ -493,18 +500,22 @@ inline encoding tflite_encoding(double lo, double hi, const encoding_options& o)
     encoding e = g.shape;
     const auto absmax = static_cast<float>(std::max(-lo, hi));
     const auto half_levels = static_cast<float>((std::int64_t{1} << (o.bitwidth - 1)) - 1);
-    e.scale = absmax == 0.0f ? 1.0f : absmax / half_levels;
+    e.scale = absmax / half_levels;
+    // absmax 0, or so small that the scale underflows: scale 1.
+    if (!(e.scale >= std::numeric_limits<float>::min())) e.scale = 1.0f;
     e.zero_point = symmetric_zero_point(e);
     return e;
   }
   const grid g = make_grid(o, false);
   encoding e = g.shape;
-  if (lo == hi) {  // TFLite reports scale 0 here; quanta needs a usable grid: scale 1
+  const double scale = (hi - lo) / (g.qmax - g.qmin);
+  // lo == hi: TFLite reports scale 0; quanta needs a usable grid: scale 1. The same when the scale
+  // underflows float's normal range.
+  if (!(scale >= static_cast<double>(std::numeric_limits<float>::min()))) {
     e.scale = 1.0f;
     e.zero_point = static_cast<std::int32_t>(clamp_to(0.0, g.qmin, g.qmax));
     return e;
   }
-  const double scale = (hi - lo) / (g.qmax - g.qmin);
   e.scale = static_cast<float>(scale);
   e.zero_point = nudged_zero_point(g, lo, hi, scale, rounding::half_away);
   return e;
@@ -521,6 +532,20 @@ inline void check_options(const char* function, const encoding_options& o) {
     // divide by zero.
     QUANTA_THROW(function, ": options.min_range is 0 with profile::qnn; expected a value > 0");
   }
+}
+
+// A range whose scale overflows float (wider than about FLT_MAX, or QNN's min_range beyond it)
+// has no encoding, and neither has a QNN range whose min_range is so small that the scale rounds
+// to 0: an error that says so, rather than an encoding that fails check_encoding.
+inline encoding representable(const char* function, float min, float max, const encoding_options& o,
+                              const encoding& e) {
+  if (!(std::isfinite(e.scale) && e.scale > 0.0f)) {
+    QUANTA_THROW(function, ": the range [", min, ", ", max, "] gives scale ", e.scale,
+                 " with these options; expected a range whose scale is a finite float > 0 (",
+                 o.rules == profile::qnn ? "with profile::qnn, min_range included)"
+                                         : "its width over the grid's steps below FLT_MAX)");
+  }
+  return e;
 }
 
 inline encoding encoding_from_checked_range(float min, float max, const encoding_options& o) {
@@ -555,7 +580,8 @@ inline encoding compute_encoding(float min, float max, const encoding_options& o
   if (min > max) {
     QUANTA_THROW(function, ": min ", min, " is greater than max ", max, "; expected min <= max");
   }
-  return detail::encoding_from_checked_range(min, max, options);
+  return detail::representable(function, min, max, options,
+                               detail::encoding_from_checked_range(min, max, options));
 }
 
 inline channel_layout channel_layout::from_shape(span<const std::int64_t> shape, int axis) {

@@ -63,9 +63,12 @@ inline min_max_result finite_range(const char* function, const float* data, std:
 }
 
 // A range with no finite value (everything skipped) is the degenerate range [0, 0].
-inline encoding encoding_from_range(const min_max_result& r, const encoding_options& o) {
-  return r.empty() ? encoding_from_checked_range(0.0f, 0.0f, o)
-                   : encoding_from_checked_range(r.min, r.max, o);
+inline encoding encoding_from_range(const char* function, const min_max_result& r,
+                                    const encoding_options& o) {
+  return r.empty()
+             ? representable(function, 0.0f, 0.0f, o, encoding_from_checked_range(0.0f, 0.0f, o))
+             : representable(function, r.min, r.max, o,
+                             encoding_from_checked_range(r.min, r.max, o));
 }
 
 }  // namespace detail
@@ -80,7 +83,7 @@ encoding compute_encoding(span<const float> data, const encoding_options& option
   if (!r.finite()) {
     r = detail::finite_range(function, data.data(), 0, data.size(), options.skip_non_finite);
   }
-  return detail::encoding_from_range(r, options);
+  return detail::encoding_from_range(function, r, options);
 }
 
 // One encoding per channel of `data` (PyTorch per_channel_affine, QNN axis quantization).
@@ -107,7 +110,7 @@ std::vector<encoding> compute_encodings(span<const float> data, const channel_la
       }
       ranges[c] = r;
     }
-    encodings.push_back(detail::encoding_from_range(ranges[c], options));
+    encodings.push_back(detail::encoding_from_range(function, ranges[c], options));
   }
   return encodings;
 }
@@ -135,7 +138,7 @@ inline std::vector<encoding> compute_block_encodings(span<const float> data,
   std::vector<encoding> encodings;
   encodings.reserve(ranges.size());
   for (const auto& r : ranges)
-    encodings.push_back(detail::encoding_from_range(r, options));
+    encodings.push_back(detail::encoding_from_range(function, r, options));
   return encodings;
 }
 

@@ -615,4 +615,468 @@ TEST_CASE("encodings files: the writer validates everything before writing",
   std::remove(path.c_str());
 }
 
+// --- hardening -----------------------------------------------------------------------------------
+
+TEST_CASE("encodings files: deep nesting is refused at 64 levels, without recursion",
+          "[io][encodings][errors]") {
+  using Catch::Contains;
+  using Catch::StartsWith;
+  constexpr std::size_t deep = 100000;
+  // A bare array, and the same inside an entry, where the reader (and json::dump in its error
+  // message) would recurse.
+  const std::string brackets = std::string(deep, '[') + std::string(deep, ']');
+  CHECK_THROWS_WITH(read_encodings(brackets),
+                    StartsWith("read_encodings: the file[0]") &&
+                        Contains("the nesting depth reaches 65; expected at most 64 levels"));
+  CHECK_THROWS_WITH(read_encodings(legacy_param(brackets)),
+                    StartsWith("read_encodings: param_encodings: w[0]") &&
+                        Contains("the nesting depth reaches 65; expected at most 64"));
+  std::string objects;
+  for (std::size_t k = 0; k < deep; ++k)
+    objects += "{\"a\": ";
+  objects += "1" + std::string(deep, '}');
+  CHECK_THROWS_WITH(read_encodings(objects), Contains("the nesting depth reaches 65"));
+
+  // 2.0.0 nests y_scale by the shape: rank 61 is 64 levels, written and read back; rank 62 is
+  // refused by the writer and by the reader.
+  for (std::size_t rank : {std::size_t{61}, std::size_t{62}}) {
+    INFO("rank " << rank);
+    encodings_file f;
+    f.params["w"] = tensor_encoding::per_block({encoding{0.5f, 3, 8, false}}, 0, 16,
+                                               std::vector<std::size_t>(rank, 1));
+    const std::string text =
+        R"({"version": "2.0.0", "activation_encodings": [], "param_encodings": [{"name": "w", )"
+        R"("output_dtype": "uint8", "axis": 0, "block_size": 16, "y_scale": )" +
+        std::string(rank, '[') + "0.5" + std::string(rank, ']') + R"(, "y_zero_point": )" +
+        std::string(rank, '[') + "3" + std::string(rank, ']') + "}]}";
+    if (rank == 61) {
+      CHECK(read_encodings(write_encodings(f, version(encodings_version::v2_0_0))).encodings == f);
+      CHECK(read_encodings(text).encodings == f);
+    } else {
+      CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v2_0_0)),
+                        StartsWith("write_encodings: param_encodings: w: shape has rank 62; "
+                                   "expected at most 61"));
+      CHECK_THROWS_WITH(read_encodings(text),
+                        StartsWith("read_encodings: param_encodings[0]: y_scale[0]") &&
+                            Contains("the nesting depth reaches 65"));
+    }
+  }
+}
+
+TEST_CASE("encodings files: every JSON library error becomes a quanta::error",
+          "[io][encodings][errors]") {
+  using Catch::Contains;
+  using Catch::StartsWith;
+  for (const char* number : {"1e400", "-1e400", "1e99999"}) {
+    INFO(number);
+    const std::string text =
+        legacy_param(std::string(R"({"bitwidth": 8, "offset": 0, "scale": )") + number + "}");
+    CHECK_THROWS_AS(read_encodings(text), quanta::error);
+    CHECK_THROWS_WITH(read_encodings(text),
+                      StartsWith("read_encodings: the text holds a number beyond the double "
+                                 "range") &&
+                          Contains("expected finite numbers"));
+  }
+  // Files name their path, for this and every other error.
+  const std::string path = "quanta_test_io_encodings_overflow.json";
+  std::ofstream(path) << legacy_param(R"({"bitwidth": 8, "offset": 0, "scale": 1e400})");
+  CHECK_THROWS_WITH(quanta::io::read_encodings_file(path),
+                    StartsWith("read_encodings_file: \"" + path +
+                               "\": the text holds a number beyond the double range"));
+  std::ofstream(path) << legacy_param(R"({"bitwidth": 8, "offset": 1.5, "scale": 0.5})");
+  CHECK_THROWS_WITH(quanta::io::read_encodings_file(path),
+                    StartsWith("read_encodings_file: \"" + path +
+                               "\": param_encodings: w: offset is 1.5; expected an integer"));
+  std::remove(path.c_str());
+
+  // Mutated text, not only mutated values: overflowing numbers and broken syntax everywhere.
+  for (auto v : {encodings_version::v0_6_1, encodings_version::v1_0_0, encodings_version::v2_0_0}) {
+    const std::string original = write_encodings(quantized_fixture(), version(v));
+    for (std::size_t at = 0; at < original.size(); at += 5) {
+      for (const char* insert : {"1e400", "9e999,", "\"", "]", "{", "\\u", "-", "\xff", "[[[["}) {
+        const std::string text = original.substr(0, at) + insert + original.substr(at);
+        try {
+          (void)read_encodings(text);
+        } catch (const quanta::error&) {
+        } catch (const std::exception& e) {
+          FAIL("not a quanta::error: " << e.what() << " for " << text);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("encodings files: a name or a field given twice is an error", "[io][encodings][errors]") {
+  using Catch::Contains;
+  using Catch::StartsWith;
+  const std::string entry = R"([{"bitwidth": 8, "scale": 0.5, "offset": 0}])";
+  CHECK_THROWS_WITH(read_encodings(R"({"activation_encodings": {}, "param_encodings": {"w": )" +
+                                   entry + R"(, "v": )" + entry + R"(, "w": )" + entry + "}}"),
+                    StartsWith("read_encodings: param_encodings: \"w\" appears twice; expected "
+                               "each tensor name once per section"));
+  CHECK_THROWS_WITH(
+      read_encodings(R"({"activation_encodings": {"a": )" + entry + R"(, "a": )" + entry + "}}"),
+      StartsWith("read_encodings: activation_encodings: \"a\" appears twice"));
+  CHECK_THROWS_WITH(read_encodings(R"({"w": )" + entry + R"(, "w": )" + entry + "}"),
+                    StartsWith("read_encodings: the file: \"w\" appears twice"));
+  CHECK_THROWS_WITH(
+      read_encodings(legacy_param(R"({"bitwidth": 8, "scale": 0.5, "offset": 0, "scale": 0.25})")),
+      StartsWith("read_encodings: param_encodings: w[0]: \"scale\" appears twice; expected") &&
+          Contains("each field once per entry"));
+  CHECK_THROWS_WITH(
+      read_encodings(R"({"version": "1.0.0", "param_encodings": [{"name": "w", "dtype": "FLOAT",
+          "enc_type": "PER_TENSOR", "bw": 16, "bw": 32}]})"),
+      StartsWith("read_encodings: param_encodings[0]: \"bw\" appears twice"));
+  CHECK_THROWS_WITH(read_encodings(R"({"version": "0.6.1", "version": "1.0.0"})"),
+                    StartsWith("read_encodings: the file: \"version\" appears twice"));
+  // One name in both sections is two tensors, not a duplicate.
+  const auto both = read_encodings(R"({"activation_encodings": {"w": )" + entry +
+                                   R"(}, "param_encodings": {"w": )" + entry + "}}");
+  CHECK(both.encodings.activations.size() == 1);
+  CHECK(both.encodings.params.size() == 1);
+}
+
+TEST_CASE("encodings files: channels of one tensor share narrow_range, as the writer needs",
+          "[io][encodings][errors]") {
+  using Catch::Contains;
+  using Catch::StartsWith;
+  // -127 is AIMET's strict grid, -128 with a full-grid min the full one: not one grid.
+  CHECK_THROWS_WITH(
+      read_encodings(legacy_param(
+          R"({"bitwidth": 8, "is_symmetric": "True", "scale": 0.5, "offset": -127},
+             {"bitwidth": 8, "is_symmetric": "True", "scale": 0.5, "offset": -128})")),
+      StartsWith("read_encodings: param_encodings: w: entry 1: is the full symmetric grid but "
+                 "entry 0 is the strict one; expected one grid (narrow_range) for all channels"));
+  CHECK_THROWS_WITH(
+      read_encodings(legacy_param(
+          R"({"bitwidth": 8, "is_symmetric": "True", "scale": 0.5, "offset": -128, "min": -64, "max": 63.5},
+             {"bitwidth": 8, "is_symmetric": "True", "scale": 0.5, "offset": -128, "min": -63.5, "max": 63.5})")),
+      Contains("w: entry 1: is the strict symmetric grid but entry 0 is the full one"));
+  const std::string v1 =
+      R"({"version": "1.0.0", "param_encodings": [{"name": "w", "dtype": "INT",
+          "enc_type": "PER_CHANNEL", "bw": 8, "is_sym": true, "scale": [0.5, 0.25],
+          "offset": [-127, -128]}]})";
+  CHECK_THROWS_WITH(read_encodings(v1),
+                    StartsWith("read_encodings: param_encodings: w: offset[1] is -128; expected "
+                               "an offset giving the strict symmetric grid, as offset[0] does"));
+  // With -128 read as strict too, the channels agree, and the tensor is written back.
+  read_options strict;
+  strict.symmetric_narrow_range = true;
+  const auto r = read_encodings(v1, strict);
+  const tensor_encoding& w = r.encodings.params.at("w");
+  CHECK(w.encodings.at(0).narrow_range);
+  CHECK(w.encodings.at(1).narrow_range);
+  const std::string text = write_encodings(r.encodings, version(encodings_version::v1_0_0));
+  CHECK(read_encodings(text, strict).encodings == r.encodings);
+  CHECK(nlohmann::json::parse(text)["param_encodings"][0]["offset"] ==
+        nlohmann::json::parse("[-128, -128]"));
+
+  // The option makes a tensor strict only when every offset is symmetric: an off-centre channel
+  // keeps the centred ones on the full grid. AIMET's -127 beside it has no single grid.
+  const auto with_offsets = [](const char* offsets) {
+    return std::string(R"({"version": "1.0.0", "param_encodings": [{"name": "w", "dtype": "INT",
+        "enc_type": "PER_CHANNEL", "bw": 8, "is_sym": true, "scale": [0.5, 0.25], "offset": )") +
+           offsets + "}]}";
+  };
+  const auto mixed = read_encodings(with_offsets("[-128, -100]"), strict);
+  for (const encoding& e : mixed.encodings.params.at("w").encodings)
+    CHECK_FALSE(e.narrow_range);
+  CHECK(read_encodings(write_encodings(mixed.encodings, version(encodings_version::v1_0_0)), strict)
+            .encodings == mixed.encodings);
+  CHECK_THROWS_WITH(read_encodings(with_offsets("[-127, -100]"), strict),
+                    Contains("w: offset[1] is -100; expected an offset giving the strict"));
+}
+
+TEST_CASE("encodings files: 0.6.1 grids stay within the float range, written and read",
+          "[io][encodings][errors]") {
+  using Catch::Contains;
+  using Catch::StartsWith;
+  constexpr float float_max = std::numeric_limits<float>::max();
+  encodings_file f;
+  f.params["w"] = tensor_encoding::per_tensor(encoding{float_max / 2.0f, 0, 8, false});
+  CHECK_THROWS_WITH(write_encodings(f),
+                    StartsWith("write_encodings: param_encodings: w: encodings[0] spans 0 .. ") &&
+                        Contains("expected min and max within the float range"));
+  // 1.0.0 and 2.0.0 store no min and max.
+  for (auto v : {encodings_version::v1_0_0, encodings_version::v2_0_0})
+    CHECK(read_encodings(write_encodings(f, version(v))).encodings == f);
+
+  // The reader refuses what the writer cannot write back: from scale and offset, or from min/max.
+  CHECK_THROWS_WITH(
+      read_encodings(legacy_param(R"({"bitwidth": 8, "scale": 3e38, "offset": 0})")),
+      StartsWith("read_encodings: param_encodings: w: scale 3.00000001e+38 and offset 0 give the "
+                 "grid 0 .. ") &&
+          Contains("expected min and max within the float range"));
+  CHECK_THROWS_WITH(
+      read_encodings(legacy_param(R"({"bitwidth": 8, "min": -3.4e38, "max": 3.4e38})")),
+      StartsWith("read_encodings: param_encodings: w: min -3.4e+38 and max 3.4e+38 (scale "));
+
+  // At the edge of the range: whatever is written reads back, and writes the same text again.
+  std::size_t written = 0;
+  for (bool is_signed : {false, true}) {
+    for (int bits : {2, 8, 16}) {
+      encoding e{1.0f, 0, bits, is_signed};
+      e.zero_point = e.qmin();
+      const float edge = float_max / static_cast<float>(e.qmax() - e.qmin());
+      float scale = edge;
+      for (int step = 0; step < 8; ++step)
+        scale = std::nextafter(scale, 0.0f);
+      for (int step = 0; step < 16; ++step, scale = std::nextafter(scale, float_max)) {
+        e.scale = scale;
+        encodings_file g;
+        g.activations["a"] = tensor_encoding::per_tensor(e);
+        std::string text;
+        try {
+          text = write_encodings(g);
+        } catch (const quanta::error& x) {
+          CHECK_THAT(x.what(), Contains("expected min and max within the float range"));
+          CHECK(scale > edge / 2.0f);
+          continue;
+        }
+        ++written;
+        const read_options o =
+            storage(is_signed ? code_storage::signed_codes : code_storage::unsigned_codes);
+        const auto r = read_encodings(text, o);
+        CHECK(r.encodings == g);
+        CHECK(write_encodings(r.encodings) == text);
+      }
+    }
+  }
+  CHECK(written >= 6 * 8);
+}
+
+TEST_CASE("encodings files: a symmetric tensor never writes AIMET's strict offset for a full grid",
+          "[io][encodings][errors]") {
+  using Catch::StartsWith;
+  // zero point 127 on [0, 255] has QNN offset -127, which with the symmetric flag reads as the
+  // strict grid with zero point 128: a different grid. Refused in the versions with that flag.
+  for (const encoding& e : {encoding{0.5f, 127, 8, false}, encoding{0.5f, -1, 8, true},
+                            encoding{0.25f, 7, 4, false}, encoding{0.25f, -1, 32, true}}) {
+    INFO("zero point " << e.zero_point << ", " << e.bitwidth << " bits");
+    encodings_file f;
+    f.params["w"] = tensor_encoding::per_tensor(e, true);
+    for (auto v : {encodings_version::v0_6_1, encodings_version::v1_0_0}) {
+      CHECK_THROWS_WITH(write_encodings(f, version(v)),
+                        StartsWith("write_encodings: param_encodings: w: encodings[0] has "
+                                   "zero_point " +
+                                   std::to_string(e.zero_point) + " (QNN offset " +
+                                   std::to_string(e.offset()) + ") in a symmetric tensor"));
+    }
+    const read_options o =
+        storage(e.is_signed ? code_storage::signed_codes : code_storage::unsigned_codes);
+    // As an asymmetric tensor, and in 2.0.0 (zero points as they are), it round-trips.
+    f.params["w"].is_symmetric = false;
+    for (auto v : {encodings_version::v0_6_1, encodings_version::v1_0_0, encodings_version::v2_0_0})
+      CHECK(read_encodings(write_encodings(f, version(v)), o).encodings == f);
+    // The strict grid itself is written with offset -2^(b-1) and reads back.
+    encoding strict = e;
+    strict.zero_point = quanta::detail::symmetric_zero_point(e);
+    strict.narrow_range = true;
+    f.params["w"] = tensor_encoding::per_tensor(strict, true);
+    CHECK(read_encodings(write_encodings(f), o).encodings == f);
+  }
+}
+
+TEST_CASE("encodings files: names must be valid UTF-8 to be written", "[io][encodings][errors]") {
+  using Catch::StartsWith;
+  encodings_file f;
+  f.params["a"] = tensor_encoding::floating(16);
+  f.params["b\xff\"c"] = tensor_encoding::floating(16);
+  CHECK_THROWS_AS(write_encodings(f), quanta::error);
+  CHECK_THROWS_WITH(write_encodings(f),
+                    StartsWith("write_encodings: param_encodings: tensor 1 (in name order), named "
+                               "\"b\\xFF\\x22c\": the name is not valid UTF-8 (byte 1); expected "
+                               "valid UTF-8"));
+  f.params.erase("b\xff\"c");
+  f.params["conv/w\xc3\xa9ight \xe5\xb1\x82 \xf0\x9f\x98\x80"] = tensor_encoding::floating(32);
+  f.params[std::string("nul\0byte", 8)] = tensor_encoding::floating(32);
+  for (auto v : {encodings_version::v0_6_1, encodings_version::v1_0_0})
+    CHECK(read_encodings(write_encodings(f, version(v))).encodings == f);
+
+  // quanta's check agrees with what nlohmann can dump, on every 1- and 2-byte string and on
+  // 3- and 4-byte strings around each boundary of the UTF-8 table.
+  const auto quanta_accepts = [](const std::string& s) {
+    return quanta::detail::invalid_utf8_offset(s) == std::string_view::npos;
+  };
+  const auto nlohmann_accepts = [](const std::string& s) {
+    try {
+      (void)nlohmann::json(s).dump();
+      return true;
+    } catch (const nlohmann::json::exception&) {
+      return false;
+    }
+  };
+  std::size_t disagreements = 0;
+  const auto compare = [&](const std::string& s) {
+    if (quanta_accepts(s) != nlohmann_accepts(s)) ++disagreements;
+  };
+  for (int a = 0; a < 256; ++a) {
+    compare(std::string(1, static_cast<char>(a)));
+    for (int b = 0; b < 256; ++b)
+      compare(std::string{static_cast<char>(a), static_cast<char>(b)});
+  }
+  const int edges[] = {0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
+  for (int lead = 0xE0; lead < 0x100; ++lead)
+    for (int b : edges)
+      for (int c : edges) {
+        const std::string three{static_cast<char>(lead), static_cast<char>(b),
+                                static_cast<char>(c)};
+        compare(three);
+        for (int d : edges)
+          compare(three + static_cast<char>(d));
+      }
+  CHECK(disagreements == 0);
+}
+
+TEST_CASE("encodings files: the writer refuses axes its reader would refuse",
+          "[io][encodings][errors]") {
+  using Catch::StartsWith;
+  for (int axis : {-65, 64, 1000}) {
+    encodings_file f;
+    f.params["w"] = tensor_encoding::per_channel(
+        {encoding{0.5f, 0, 8, true}, encoding{0.25f, 0, 8, true}}, axis, true);
+    CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v2_0_0)),
+                      StartsWith("write_encodings: param_encodings: w: axis is " +
+                                 std::to_string(axis) + "; expected a tensor axis, -64..63"));
+  }
+  for (int axis : {-64, 63}) {
+    encodings_file f;
+    f.params["w"] = tensor_encoding::per_block({encoding{0.5f, 0, 8, true}}, axis, 4, {1}, true);
+    CHECK(read_encodings(write_encodings(f, version(encodings_version::v2_0_0))).encodings == f);
+  }
+}
+
+TEST_CASE("encodings files: write, read, write gives the same bytes", "[io][encodings]") {
+  // Per tensor and per channel, 2/4/8/16/32 bits, signed and unsigned, asymmetric, symmetric and
+  // strict, per block, float and bitwidth-only where the version holds them.
+  const auto fixture = [](encodings_version v) {
+    encodings_file f;
+    f.activations["u8"] = tensor_encoding::per_tensor(encoding{0.0123f, 41, 8, false});
+    f.activations["s8"] = tensor_encoding::per_tensor(encoding{0.5f, -7, 8, true});
+    f.activations["u16"] = tensor_encoding::per_tensor(encoding{3.0e-5f, 40000, 16, false});
+    f.activations["s16 strict"] =
+        tensor_encoding::per_tensor(encoding{1.0e-4f, 0, 16, true, true}, true);
+    f.activations["u2"] = tensor_encoding::per_tensor(encoding{0.75f, 3, 2, false});
+    f.params["s4 sym"] = tensor_encoding::per_tensor(encoding{0.1f, 0, 4, true}, true);
+    f.params["u4 strict"] = tensor_encoding::per_tensor(encoding{0.1f, 8, 4, false, true}, true);
+    f.params["s8 channels"] = tensor_encoding::per_channel(
+        {encoding{0.01f, 0, 8, true}, encoding{2.5e-3f, 0, 8, true}, encoding{7.0f, 0, 8, true}}, 0,
+        true);
+    f.params["u8 strict channels"] = tensor_encoding::per_channel(
+        {encoding{0.01f, 128, 8, false, true}, encoding{1.0e-30f, 128, 8, false, true}}, 1, true);
+    f.params["u8 asym channels"] = tensor_encoding::per_channel(
+        {encoding{0.01f, 0, 8, false}, encoding{0.02f, 255, 8, false}}, 0);
+    f.params["s32 bias"] = tensor_encoding::per_channel(
+        {encoding{1.5e-7f, 0, 32, true}, encoding{2.0e-9f, 12, 32, true}}, 0, true);
+    f.params["s32 strict"] =
+        tensor_encoding::per_tensor(encoding{1.0e-6f, 0, 32, true, true}, true);
+    if (v != encodings_version::v0_6_1) {
+      f.params["s4 blocks"] =
+          tensor_encoding::per_block({encoding{0.5f, 0, 4, true}, encoding{0.25f, 0, 4, true},
+                                      encoding{0.125f, 0, 4, true}, encoding{1.0f, 0, 4, true}},
+                                     1, 32, {2, 2}, true);
+    }
+    if (v != encodings_version::v2_0_0) {
+      f.activations["f16"] = tensor_encoding::floating(16);
+      f.params["f32"] = tensor_encoding::floating(32);
+      f.params["b8"] = tensor_encoding::bitwidth_only(8);
+      f.params["b4 sym"] = tensor_encoding::bitwidth_only(4, true);
+    }
+    return f;
+  };
+  for (auto v : {encodings_version::v0_6_1, encodings_version::v1_0_0, encodings_version::v2_0_0}) {
+    for (int indent : {-1, 0, 2}) {
+      write_options wo = version(v);
+      wo.indent = indent;
+      const std::string text = write_encodings(fixture(v), wo);
+      for (auto s : {code_storage::unsigned_codes, code_storage::signed_codes,
+                     code_storage::signed_if_symmetric}) {
+        for (bool narrow : {false, true}) {
+          INFO("version " << quanta::io::to_string(v) << " indent " << indent << " storage "
+                          << static_cast<int>(s) << " narrow " << narrow);
+          read_options o = storage(s);
+          o.symmetric_narrow_range = narrow;
+          const auto r = read_encodings(text, o);
+          CHECK(write_encodings(r.encodings, wo) == text);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("encodings files: random files quanta writes read back identically",
+          "[io][encodings][property]") {
+  std::mt19937 rng(61);
+  std::uniform_int_distribution<int> exponent(-149, 127);
+  std::uniform_real_distribution<float> mantissa(1.0f, 2.0f);
+  std::uniform_int_distribution<int> bits_index(0, 15);
+  std::bernoulli_distribution coin(0.5);
+  constexpr double float_max = static_cast<double>(std::numeric_limits<float>::max());
+  std::size_t written = 0;
+  std::size_t refused = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const int b = bits_index(rng) == 15 ? 32 : bits_index(rng) % 15 + 2;
+    const bool is_signed = b == 32 || coin(rng);
+    const bool centred = coin(rng);
+    const bool narrow = centred && coin(rng);
+    const std::size_t channels = coin(rng) ? 1 : 3;
+    std::vector<encoding> encodings;
+    bool in_float_range = true;
+    bool strict_offset = false;
+    for (std::size_t c = 0; c < channels; ++c) {
+      encoding e{0.0f, 0, b, is_signed, narrow};
+      e.scale = std::max(std::ldexp(mantissa(rng), exponent(rng)),
+                         std::numeric_limits<float>::denorm_min());
+      if (!std::isfinite(e.scale)) e.scale = std::numeric_limits<float>::max();
+      std::uniform_int_distribution<std::int32_t> zp(e.qmin(), e.qmax());
+      e.zero_point = centred ? quanta::detail::symmetric_zero_point(e) : zp(rng);
+      const double lo = static_cast<double>(e.scale) * (double(e.qmin()) - e.zero_point);
+      const double hi = static_cast<double>(e.scale) * (double(e.qmax()) - e.zero_point);
+      in_float_range = in_float_range && lo >= -float_max && hi <= float_max;
+      strict_offset = strict_offset || e.offset() == -(std::int64_t{1} << (b - 1)) + 1;
+      encodings.push_back(e);
+    }
+    bool all_centred = true;
+    for (const encoding& e : encodings)
+      all_centred = all_centred && e.zero_point == quanta::detail::symmetric_zero_point(e);
+    for (auto v :
+         {encodings_version::v0_6_1, encodings_version::v1_0_0, encodings_version::v2_0_0}) {
+      // 2.0.0 infers the symmetric flag from centred zero points; the others store it.
+      const bool is_symmetric = v == encodings_version::v2_0_0 ? all_centred : centred || coin(rng);
+      encodings_file f;
+      f.activations["t"] =
+          channels == 1 ? tensor_encoding::per_tensor(encodings[0], is_symmetric)
+                        : tensor_encoding::per_channel(
+                              encodings,
+                              v == encodings_version::v2_0_0 ? std::optional<int>(0) : std::nullopt,
+                              is_symmetric);
+      const bool expect_refusal =
+          (v == encodings_version::v0_6_1 && !in_float_range) ||
+          (v != encodings_version::v2_0_0 && is_symmetric && !narrow && strict_offset);
+      INFO("trial " << trial << " version " << quanta::io::to_string(v) << " bits " << b
+                    << " scale " << encodings[0].scale << " zero point " << encodings[0].zero_point
+                    << " narrow " << narrow);
+      std::string text;
+      try {
+        text = write_encodings(f, version(v));
+      } catch (const quanta::error& e) {
+        INFO(e.what());
+        CHECK(expect_refusal);
+        ++refused;
+        continue;
+      }
+      CHECK_FALSE(expect_refusal);
+      ++written;
+      read_options o =
+          storage(is_signed ? code_storage::signed_codes : code_storage::unsigned_codes);
+      o.symmetric_narrow_range = narrow;
+      const auto r = read_encodings(text, o);
+      CHECK(r.encodings == f);
+      CHECK(write_encodings(r.encodings, version(v)) == text);
+    }
+  }
+  CHECK(written > 800);
+  CHECK(refused > 10);
+}
+
 #endif  // QUANTA_TEST_HAVE_IO

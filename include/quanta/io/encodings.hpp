@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -19,6 +20,14 @@
 
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+
+// Whether nlohmann throws (its exceptions are turned into quanta::error) or aborts.
+#if (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)) && \
+    !defined(JSON_NOEXCEPTION)
+#define QUANTA_IO_JSON_EXCEPTIONS 1
+#else
+#define QUANTA_IO_JSON_EXCEPTIONS 0
+#endif
 
 // AIMET / QNN / SNPE encodings files: the host names its tensors and hands quanta their
 // encodings; quanta reads and writes the three file versions AIMET defines. docs/encodings_files.md
@@ -314,6 +323,204 @@ inline double grid_max(const encoding& e) {
   return static_cast<double>(e.scale) * static_cast<double>(std::int64_t{e.qmax()} - e.zero_point);
 }
 
+// 0.6.1 stores min and max, which QNN and SNPE read as floats: a grid reaching beyond the float
+// range cannot be written, so the reader refuses it too.
+inline bool grid_in_float_range(const encoding& e) {
+  constexpr double float_max = static_cast<double>(std::numeric_limits<float>::max());
+  return grid_min(e) >= -float_max && grid_max(e) <= float_max;
+}
+
+inline void check_grid_in_float_range(const json_place& at, const encoding& e,
+                                      const std::string& origin) {
+  if (grid_in_float_range(e)) return;
+  QUANTA_THROW(at.function, ": ", at.where, ": ", origin, " give the grid ", grid_min(e), " .. ",
+               grid_max(e), "; expected min and max within the float range (+-",
+               std::numeric_limits<float>::max(), "), as 0.6.1 files store them");
+}
+
+// AIMET's strict symmetric offset -(2^(b-1) - 1): with the symmetric flag, readers take it as the
+// strict grid, whatever the encoding meant.
+inline bool has_strict_offset(const encoding& e) noexcept {
+  return e.offset() == centred_offset(e.bitwidth) + 1;
+}
+
+// --- parsing ------------------------------------------------------------------------------------
+
+// nlohmann's parser and destructor are iterative, but json::dump (in error messages) and the
+// 2.0.0 scale reader recurse, so deeper text is refused while it is parsed. AIMET files nest at
+// most 5 levels; 2.0.0 per-block scales 3 + the rank of the scale array.
+constexpr std::size_t max_json_depth = 64;
+constexpr std::size_t max_scale_rank = max_json_depth - 3;
+// The axes the reader accepts, and so the most the writer may write.
+constexpr int lowest_axis = -64;
+constexpr int highest_axis = 63;
+
+// Sees every parse event of read_encodings: limits the depth, and rejects a key repeated in one
+// object, which nlohmann would merge silently (a tensor twice in a 0.6.1 section, a field twice
+// in an entry). Locations are labelled as the reader labels them.
+class json_guard {
+ public:
+  explicit json_guard(const char* function) : function_(function) {}
+
+  bool on_event(nlohmann::json::parse_event_t event, const nlohmann::json& parsed) {
+    using event_t = nlohmann::json::parse_event_t;
+    switch (event) {
+      case event_t::object_start:
+      case event_t::array_start:
+        open(event == event_t::object_start);
+        break;
+      case event_t::object_end:
+      case event_t::array_end:
+        frames_.pop_back();
+        break;
+      case event_t::key:
+        add_key(parsed);
+        break;
+      case event_t::value:
+        if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().elements;
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct frame {
+    bool is_object = false;
+    std::string label;                      // "param_encodings: w", "param_encodings[3]"
+    std::set<std::string> keys;             // objects: the keys so far
+    const std::string* last_key = nullptr;  // objects: the key of the value being parsed
+    std::size_t elements = 0;               // arrays: the elements so far
+  };
+
+  static std::string where(const std::string& label) {
+    return label.empty() ? std::string("the file") : label;
+  }
+
+  std::string child_label() {
+    if (frames_.empty()) return {};
+    frame& parent = frames_.back();
+    const std::size_t index = parent.elements;
+    if (!parent.is_object) ++parent.elements;
+    // Deep paths stop growing once they are long: "[0][0]..." says nothing more.
+    constexpr const char* elided = "[...]";
+    if (parent.label.size() > 100) {
+      const bool has_elision =
+          parent.label.size() >= 5 && parent.label.compare(parent.label.size() - 5, 5, elided) == 0;
+      return has_elision ? parent.label : parent.label + elided;
+    }
+    if (!parent.is_object) return message(where(parent.label), "[", index, "]");
+    const std::string& key = parent.last_key ? *parent.last_key : std::string();
+    return parent.label.empty() ? key : message(parent.label, ": ", key);
+  }
+
+  void open(bool is_object) {
+    frame f;
+    f.is_object = is_object;
+    f.label = child_label();
+    if (frames_.size() + 1 > max_json_depth) {
+      QUANTA_THROW(function_, ": ", where(f.label), ": the nesting depth reaches ",
+                   frames_.size() + 1, "; expected at most ", max_json_depth,
+                   " levels of arrays and objects (encodings files nest 3 + the rank of a "
+                   "2.0.0 scale array)");
+    }
+    frames_.push_back(std::move(f));
+  }
+
+  void add_key(const nlohmann::json& key) {
+    frame& f = frames_.back();
+    const auto inserted = f.keys.insert(key.get_ref<const std::string&>());
+    if (!inserted.second) {
+      QUANTA_THROW(function_, ": ", where(f.label), ": ", key.dump(),
+                   " appears twice; expected each tensor name once per section and each field "
+                   "once per entry");
+    }
+    f.last_key = &*inserted.first;
+  }
+
+  const char* function_;
+  std::vector<frame> frames_;
+};
+
+inline nlohmann::json parse_json(const char* function, std::string_view text) {
+  json_guard guard(function);
+  const nlohmann::json::parser_callback_t callback =
+      [&guard](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        return guard.on_event(event, parsed);
+      };
+#if QUANTA_IO_JSON_EXCEPTIONS
+  try {
+    return nlohmann::json::parse(text.begin(), text.end(), callback);
+  } catch (const nlohmann::json::parse_error& e) {
+    QUANTA_THROW(function, ": the text is not valid JSON (", e.what(), "); expected a JSON object");
+  } catch (const nlohmann::json::out_of_range& e) {
+    QUANTA_THROW(function, ": the text holds a number beyond the double range (", e.what(),
+                 "); expected finite numbers (scales, min and max within the float range)");
+  } catch (const nlohmann::json::exception& e) {
+    QUANTA_THROW(function, ": the text could not be parsed (", e.what(),
+                 "); expected a JSON object");
+  }
+#else
+  nlohmann::json root = nlohmann::json::parse(text.begin(), text.end(), callback, false);
+  if (root.is_discarded()) QUANTA_THROW(function, ": the text is not valid JSON");
+  return root;
+#endif
+}
+
+// The offset of the first byte that does not belong to well-formed UTF-8 (Unicode's table 3-7,
+// which is what nlohmann's parser and dump accept), or npos.
+inline std::size_t invalid_utf8_offset(std::string_view s) noexcept {
+  std::size_t k = 0;
+  while (k < s.size()) {
+    const auto lead = static_cast<unsigned char>(s[k]);
+    if (lead < 0x80) {
+      ++k;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char second_lo = 0x80;
+    unsigned char second_hi = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) second_lo = 0xA0;  // overlong
+      if (lead == 0xED) second_hi = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) second_lo = 0x90;  // overlong
+      if (lead == 0xF4) second_hi = 0x8F;  // beyond U+10FFFF
+    } else {
+      return k;
+    }
+    if (s.size() - k < length) return k;
+    for (std::size_t j = 1; j < length; ++j) {
+      const auto c = static_cast<unsigned char>(s[k + j]);
+      const unsigned char lo = j == 1 ? second_lo : static_cast<unsigned char>(0x80);
+      const unsigned char hi = j == 1 ? second_hi : static_cast<unsigned char>(0xBF);
+      if (c < lo || c > hi) return k;
+    }
+    k += length;
+  }
+  return std::string_view::npos;
+}
+
+// A name for a message when it cannot be printed as it is: printable ASCII kept, the rest \xHH.
+inline std::string escaped_name(std::string_view s) {
+  constexpr const char* hex = "0123456789ABCDEF";
+  std::string out = "\"";
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7F && c != '"' && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 0xF];
+    }
+  }
+  return out + "\"";
+}
+
 // --- 0.6.1 --------------------------------------------------------------------------------------
 
 // One dict of a 0.6.1 list.
@@ -398,6 +605,9 @@ inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json
       QUANTA_THROW(at.function, ": ", at.where, ": min ", lo, " and max ", hi, " give scale ",
                    e.scale, "; expected a range whose scale is a finite float > 0");
     }
+    check_grid_in_float_range(
+        at, e,
+        message("min ", lo, " and max ", hi, " (scale ", e.scale, ", offset ", e.offset(), ")"));
     return e;
   };
   if (!scale) {
@@ -423,6 +633,7 @@ inline legacy_entry read_legacy_entry(const json_place& at, const nlohmann::json
       std::fabs(lo - static_cast<double>(s) * static_cast<double>(centre + 1)) <
           std::fabs(lo - static_cast<double>(s) * static_cast<double>(centre));
   r.e = offset_encoding(s, off, r.bitwidth, is_signed, r.is_symmetric, narrow_by_min);
+  check_grid_in_float_range(at, r.e, message("scale ", s, " and offset ", off));
   if (r.is_symmetric && off != centre && off != centre + 1 && off != 0) {
     warnings.push_back(message(at.where, ": is_symmetric is True but offset ", off, " is not ",
                                centre, "; read as the asymmetric grid the offset gives"));
@@ -460,6 +671,13 @@ inline io::tensor_encoding read_legacy_tensor(const json_place& at, const nlohma
       QUANTA_THROW(at.function, ": ", entry_at.where,
                    ": kind, bitwidth or is_symmetric differ from entry 0; expected the channels "
                    "of one tensor to agree");
+    }
+    if (e.e.narrow_range != first.e.narrow_range) {
+      QUANTA_THROW(at.function, ": ", entry_at.where, ": is ",
+                   e.e.narrow_range ? "the strict" : "the full", " symmetric grid but entry 0 is ",
+                   first.e.narrow_range ? "the strict" : "the full",
+                   " one; expected one grid (narrow_range) for all channels of a tensor, as "
+                   "quanta holds and writes them");
     }
     if (e.kind != io::tensor_kind::quantized && list.size() != 1) {
       QUANTA_THROW(at.function, ": ", at.where, ": has ", list.size(),
@@ -551,16 +769,34 @@ inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::j
     json_fail(at, "scale", *scale, "a list of one scale for PER_TENSOR");
   }
   const bool is_signed = is_signed_storage(o.storage, is_symmetric, b);
-  std::vector<encoding> encodings;
-  encodings.reserve(scale->size());
+  std::vector<float> scales;
+  std::vector<std::int64_t> offsets;
   for (std::size_t k = 0; k < scale->size(); ++k) {
-    const std::string scale_name = message("scale[", k, "]");
     const std::string offset_name = message("offset[", k, "]");
-    const float s = json_scale(at, scale_name.c_str(), (*scale)[k]);
-    const std::int64_t off = json_integer(at, offset_name.c_str(), (*offset)[k]);
-    check_offset(at, offset_name.c_str(), (*offset)[k], off, b);
+    scales.push_back(json_scale(at, message("scale[", k, "]").c_str(), (*scale)[k]));
+    offsets.push_back(json_integer(at, offset_name.c_str(), (*offset)[k]));
+    check_offset(at, offset_name.c_str(), (*offset)[k], offsets.back(), b);
+  }
+  // As in 2.0.0, the option makes a tensor strict only when all of it is symmetric: an
+  // off-centre channel keeps the centred ones on the full grid, so that the tensor has one grid.
+  const std::int64_t centre = centred_offset(b);
+  bool all_symmetric_offsets = true;
+  for (std::int64_t off : offsets)
+    all_symmetric_offsets = all_symmetric_offsets && (off == centre || off == centre + 1);
+  const bool narrow_if_centred = o.symmetric_narrow_range && all_symmetric_offsets;
+  std::vector<encoding> encodings;
+  encodings.reserve(scales.size());
+  for (std::size_t k = 0; k < scales.size(); ++k) {
     encodings.push_back(
-        offset_encoding(s, off, b, is_signed, is_symmetric, o.symmetric_narrow_range));
+        offset_encoding(scales[k], offsets[k], b, is_signed, is_symmetric, narrow_if_centred));
+    if (encodings.back().narrow_range != encodings.front().narrow_range) {
+      json_fail(at, message("offset[", k, "]").c_str(), (*offset)[k],
+                message("an offset giving the ", encodings.front().narrow_range ? "strict" : "full",
+                        " symmetric grid, as offset[0] does (one grid per tensor, as quanta holds "
+                        "and writes them; read_options::symmetric_narrow_range reads ",
+                        centre, " as strict too)")
+                    .c_str());
+    }
   }
   switch (g) {
     case io::granularity::per_tensor:
@@ -635,7 +871,8 @@ inline io::tensor_encoding read_v2_entry(const json_place& at, const nlohmann::j
     json_fail(at, "y_scale", *scale, "a number or a list (meta encodings are not supported)");
   std::optional<int> axis;
   if (const auto* a = json_field(obj, "axis")) {
-    axis = static_cast<int>(json_integer_in(at, "axis", *a, -64, 63, "a tensor axis, -64..63"));
+    axis = static_cast<int>(
+        json_integer_in(at, "axis", *a, lowest_axis, highest_axis, "a tensor axis, -64..63"));
   }
   std::size_t block_size = 0;
   if (const auto* bs = json_field(obj, "block_size")) {
@@ -761,11 +998,17 @@ inline void read_section(const char* function, const nlohmann::json& section, bo
 
 // --- writing ------------------------------------------------------------------------------------
 
-inline void check_tensor_for_write(const char* function, const char* section,
+inline void check_tensor_for_write(const char* function, const char* section, std::size_t index,
                                    const std::string& name, const io::tensor_encoding& t,
                                    io::encodings_version version) {
   if (name.empty())
     QUANTA_THROW(function, ": ", section, ": a tensor name is empty; expected a name");
+  const std::size_t bad_byte = invalid_utf8_offset(name);
+  if (bad_byte != std::string_view::npos) {
+    QUANTA_THROW(function, ": ", section, ": tensor ", index, " (in name order), named ",
+                 escaped_name(name), ": the name is not valid UTF-8 (byte ", bad_byte,
+                 "); expected valid UTF-8, the only text JSON holds");
+  }
   const std::string label = message(section, ": ", name);
   switch (t.kind) {
     case io::tensor_kind::float_tensor:
@@ -811,6 +1054,22 @@ inline void check_tensor_for_write(const char* function, const char* section,
                    e.zero_point, "; expected the centred zero point ", symmetric_zero_point(e),
                    " (files hold strict grids only as symmetric ones)");
     }
+    if (version != io::encodings_version::v2_0_0 && t.is_symmetric && !e.narrow_range &&
+        has_strict_offset(e)) {
+      const std::int32_t centred = symmetric_zero_point(e);
+      QUANTA_THROW(function, ": ", label, ": encodings[", k, "] has zero_point ", e.zero_point,
+                   " (QNN offset ", e.offset(), ") in a symmetric tensor, which readers take as ",
+                   "AIMET's strict grid (zero_point ", centred, ", narrow_range); expected the ",
+                   "strict grid as narrow_range = true with zero_point ", centred,
+                   ", or is_symmetric = false");
+    }
+    if (version == io::encodings_version::v0_6_1 && !grid_in_float_range(e)) {
+      QUANTA_THROW(function, ": ", label, ": encodings[", k, "] spans ", grid_min(e), " .. ",
+                   grid_max(e), " (scale ", e.scale, ", zero_point ", e.zero_point,
+                   "); expected min and max within the float range (+-",
+                   std::numeric_limits<float>::max(),
+                   "), as 0.6.1 files store them (1.0.0 and 2.0.0 store no min and max)");
+    }
   }
   const std::size_t n = t.encodings.size();
   if (t.layout == io::granularity::per_tensor && n != 1) {
@@ -818,8 +1077,16 @@ inline void check_tensor_for_write(const char* function, const char* section,
                  " encodings; expected 1");
   }
   if (t.layout == io::granularity::per_block) {
-    if (t.block_size == 0) {
-      QUANTA_THROW(function, ": ", label, ": block_size is 0; expected a block size >= 1");
+    if (t.block_size == 0 ||
+        t.block_size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      QUANTA_THROW(function, ": ", label, ": block_size is ", t.block_size,
+                   "; expected a block size in 1..", std::numeric_limits<std::int64_t>::max());
+    }
+    if (version == io::encodings_version::v2_0_0 && t.shape.size() > max_scale_rank) {
+      QUANTA_THROW(function, ": ", label, ": shape has rank ", t.shape.size(),
+                   "; expected at most ", max_scale_rank,
+                   " (2.0.0 nests y_scale by shape, and readers accept ", max_json_depth,
+                   " levels of nesting)");
     }
     if (version == io::encodings_version::v0_6_1) {
       QUANTA_THROW(
@@ -834,11 +1101,16 @@ inline void check_tensor_for_write(const char* function, const char* section,
                    " encodings; expected equal counts");
     }
   }
-  if (version == io::encodings_version::v2_0_0 && t.layout != io::granularity::per_tensor &&
-      !t.axis) {
-    QUANTA_THROW(function, ": ", label, ": axis is unset; expected the ",
-                 t.layout == io::granularity::per_block ? "blocked" : "channel",
-                 " axis (2.0.0 files need it)");
+  if (version == io::encodings_version::v2_0_0 && t.layout != io::granularity::per_tensor) {
+    if (!t.axis) {
+      QUANTA_THROW(function, ": ", label, ": axis is unset; expected the ",
+                   t.layout == io::granularity::per_block ? "blocked" : "channel",
+                   " axis (2.0.0 files need it)");
+    }
+    if (*t.axis < lowest_axis || *t.axis > highest_axis) {
+      QUANTA_THROW(function, ": ", label, ": axis is ", *t.axis,
+                   "; expected a tensor axis, -64..63, as readers accept");
+    }
   }
 }
 
@@ -946,6 +1218,88 @@ inline ordered_json write_v2_entry(const std::string& name, const io::tensor_enc
   return entry;
 }
 
+// The text of a file whose tensors check_tensor_for_write accepted.
+inline std::string write_text(const io::encodings_file& file, const io::write_options& options) {
+  ordered_json root = {{"version", io::to_string(options.version)}};
+  for (bool params : {false, true}) {
+    const io::encoding_map& map = params ? file.params : file.activations;
+    ordered_json section = options.version == io::encodings_version::v0_6_1 ? ordered_json::object()
+                                                                            : ordered_json::array();
+    for (const auto& [name, t] : map) {
+      switch (options.version) {
+        case io::encodings_version::v0_6_1:
+          section[name] = write_legacy_tensor(t);
+          break;
+        case io::encodings_version::v1_0_0:
+          section.push_back(write_v1_entry(name, t));
+          break;
+        case io::encodings_version::v2_0_0:
+          section.push_back(write_v2_entry(name, t));
+          break;
+      }
+    }
+    root[section_key(params)] = std::move(section);
+  }
+  return root.dump(options.indent) + "\n";
+}
+
+inline io::read_result read_root(const char* function, const nlohmann::json& root,
+                                 const io::read_options& options) {
+  if (!root.is_object()) {
+    QUANTA_THROW(function, ": the file is ", root.type_name(),
+                 "; expected an object with activation_encodings and param_encodings");
+  }
+  io::read_result result;
+  const auto* activations = json_field(root, "activation_encodings");
+  const auto* params = json_field(root, "param_encodings");
+  if (!activations && !params && !json_field(root, "version")) {
+    bool all_lists = !root.empty();
+    for (const auto& v : root)
+      all_lists = all_lists && v.is_array();
+    if (!all_lists) {
+      QUANTA_THROW(function,
+                   ": the file has neither activation_encodings nor param_encodings; expected "
+                   "an encodings file, or a bare map of tensor names to lists of encodings");
+    }
+    result.version = io::encodings_version::v0_6_1;
+    read_section(function, root, true, result.version, options, result);
+    return result;
+  }
+  result.version = detect_version(function, root);
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "version" && k != "activation_encodings" && k != "param_encodings" &&
+        k != "quantizer_args" && k != "excluded_layers") {
+      result.warnings.push_back(message("the file: ", k, " is not a known top-level key; ignored"));
+    }
+  }
+  if (activations) read_section(function, *activations, false, result.version, options, result);
+  if (params) read_section(function, *params, true, result.version, options, result);
+  return result;
+}
+
+// `function` names the caller and, for files, the path.
+inline io::read_result read_encodings_text(const char* function, std::string_view json_text,
+                                           const io::read_options& options) {
+  if (!(std::isfinite(options.min_range) && options.min_range > 0.0)) {
+    QUANTA_THROW(function, ": options.min_range is ", options.min_range,
+                 "; expected a finite value > 0");
+  }
+  const nlohmann::json root = parse_json(function, json_text);
+#if QUANTA_IO_JSON_EXCEPTIONS
+  // The reader checks every type before it converts; this turns a check it missed into a
+  // quanta::error as well.
+  try {
+    return read_root(function, root, options);
+  } catch (const nlohmann::json::exception& e) {
+    QUANTA_THROW(function, ": the JSON could not be read as encodings (", e.what(),
+                 "); expected an encodings file as docs/encodings_files.md describes");
+  }
+#else
+  return read_root(function, root, options);
+#endif
+}
+
 }  // namespace quanta::detail
 
 namespace quanta::io {
@@ -956,64 +1310,17 @@ namespace quanta::io {
 // form in which the SNPE documentation shows single weights). Throws quanta::error naming the
 // section, the tensor and the field of the first error.
 inline read_result read_encodings(std::string_view json_text, const read_options& options = {}) {
-  constexpr const char* function = "read_encodings";
-  if (!(std::isfinite(options.min_range) && options.min_range > 0.0)) {
-    QUANTA_THROW(function, ": options.min_range is ", options.min_range,
-                 "; expected a finite value > 0");
-  }
-  nlohmann::json root;
-#if (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)) && \
-    !defined(JSON_NOEXCEPTION)
-  try {
-    root = nlohmann::json::parse(json_text.begin(), json_text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    QUANTA_THROW(function, ": the text is not valid JSON (", e.what(), ")");
-  }
-#else
-  root = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (root.is_discarded()) QUANTA_THROW(function, ": the text is not valid JSON");
-#endif
-  if (!root.is_object()) {
-    QUANTA_THROW(function, ": the file is ", root.type_name(),
-                 "; expected an object with activation_encodings and param_encodings");
-  }
-  read_result result;
-  const auto* activations = detail::json_field(root, "activation_encodings");
-  const auto* params = detail::json_field(root, "param_encodings");
-  if (!activations && !params && !detail::json_field(root, "version")) {
-    bool all_lists = !root.empty();
-    for (const auto& v : root)
-      all_lists = all_lists && v.is_array();
-    if (!all_lists) {
-      QUANTA_THROW(function,
-                   ": the file has neither activation_encodings nor param_encodings; expected "
-                   "an encodings file, or a bare map of tensor names to lists of encodings");
-    }
-    result.version = encodings_version::v0_6_1;
-    detail::read_section(function, root, true, result.version, options, result);
-    return result;
-  }
-  result.version = detail::detect_version(function, root);
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string& k = it.key();
-    if (k != "version" && k != "activation_encodings" && k != "param_encodings" &&
-        k != "quantizer_args" && k != "excluded_layers") {
-      result.warnings.push_back(
-          detail::message("the file: ", k, " is not a known top-level key; ignored"));
-    }
-  }
-  if (activations)
-    detail::read_section(function, *activations, false, result.version, options, result);
-  if (params) detail::read_section(function, *params, true, result.version, options, result);
-  return result;
+  return detail::read_encodings_text("read_encodings", json_text, options);
 }
 
+// Errors name the path: read_encodings_file: "overrides.json": param_encodings: w: ...
 inline read_result read_encodings_file(const std::string& path, const read_options& options = {}) {
   std::ifstream in(path, std::ios::binary);
   if (!in) QUANTA_THROW("read_encodings_file: path is \"", path, "\"; expected a readable file");
   std::ostringstream text;
   text << in.rdbuf();
-  return read_encodings(text.str(), options);
+  const std::string function = detail::message("read_encodings_file: \"", path, "\"");
+  return detail::read_encodings_text(function.c_str(), text.str(), options);
 }
 
 // The text of an encodings file. Validates every tensor first; names of an empty map are fine.
@@ -1024,32 +1331,22 @@ inline std::string write_encodings(const encodings_file& file, const write_optio
     QUANTA_THROW(function, ": options.indent is ", options.indent, "; expected -1 or more");
   }
   for (bool params : {false, true}) {
+    std::size_t index = 0;
     for (const auto& [name, t] : params ? file.params : file.activations)
-      detail::check_tensor_for_write(function, detail::section_key(params), name, t,
+      detail::check_tensor_for_write(function, detail::section_key(params), index++, name, t,
                                      options.version);
   }
-  detail::ordered_json root = {{"version", to_string(options.version)}};
-  for (bool params : {false, true}) {
-    const encoding_map& map = params ? file.params : file.activations;
-    detail::ordered_json section = options.version == encodings_version::v0_6_1
-                                       ? detail::ordered_json::object()
-                                       : detail::ordered_json::array();
-    for (const auto& [name, t] : map) {
-      switch (options.version) {
-        case encodings_version::v0_6_1:
-          section[name] = detail::write_legacy_tensor(t);
-          break;
-        case encodings_version::v1_0_0:
-          section.push_back(detail::write_v1_entry(name, t));
-          break;
-        case encodings_version::v2_0_0:
-          section.push_back(detail::write_v2_entry(name, t));
-          break;
-      }
-    }
-    root[detail::section_key(params)] = std::move(section);
+#if QUANTA_IO_JSON_EXCEPTIONS
+  // The checks above cover what nlohmann refuses; this keeps a gap a quanta::error.
+  try {
+    return detail::write_text(file, options);
+  } catch (const nlohmann::json::exception& e) {
+    QUANTA_THROW(function, ": the JSON could not be written (", e.what(),
+                 "); expected names in valid UTF-8 and finite values");
   }
-  return root.dump(options.indent) + "\n";
+#else
+  return detail::write_text(file, options);
+#endif
 }
 
 inline void write_encodings_file(const std::string& path, const encodings_file& file,

@@ -1,5 +1,6 @@
 // quanta encode FILE: the encoding(s) of a tensor and the error they give.
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -77,13 +78,23 @@ int run_encode(const std::vector<std::string>& args) {
   std::vector<quanta::error_stats> per_channel;
   quanta::error_stats overall;
   quanta::channel_layout layout;
-  if (per_channel_mode) {
-    layout = quanta::channel_layout::from_shape(t.shape, axis);
-    encodings = encode_channels(method, t.values, layout, q.options);
-    per_channel = fake_quant_error(t.values, layout, encodings, q, overall);
-  } else {
-    encodings = {encode_with(method, t.values, q.options)};
-    overall = fake_quant_error(t.values, encodings.front(), q);
+  if (per_channel_mode) layout = quanta::channel_layout::from_shape(t.shape, axis);
+  // A library error says which tensor and which method gave it.
+  const auto in_context = [&](const std::exception& failure) {
+    return input_error(t.path + ": method " + method + ": " + failure.what());
+  };
+  try {
+    if (per_channel_mode) {
+      encodings = encode_channels(method, t.values, layout, q.options);
+      per_channel = fake_quant_error(t.values, layout, encodings, q, overall);
+    } else {
+      encodings = {encode_with(method, t.values, q.options)};
+      overall = fake_quant_error(t.values, encodings.front(), q);
+    }
+  } catch (const quanta::error& failure) {
+    throw in_context(failure);
+  } catch (const input_error& failure) {
+    throw in_context(failure);
   }
 
   if (json) {

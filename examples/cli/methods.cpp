@@ -1,7 +1,10 @@
 #include "methods.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <iterator>
+#include <string>
 
 #include <quanta/calibrate/admm.hpp>
 #include <quanta/calibrate/entropy.hpp>
@@ -36,19 +39,30 @@ const std::vector<std::string>& method_names() {
   return names;
 }
 
-quanta::encoding encode_with(const std::string& method, quanta::span<const float> x,
+// Every method sees only the finite values (docs/cli.md), and a tensor or channel without one gets
+// the encoding of the range [0, 0], as minmax gives it: one behaviour whatever the method, where
+// the histogram methods would report an empty histogram and admm would reject the NaN.
+quanta::encoding encode_with(const std::string& method, quanta::span<const float> all,
                              const quanta::encoding_options& options) {
+  if (std::find(method_names().begin(), method_names().end(), method) == method_names().end()) {
+    std::string list;
+    for (const std::string& n : method_names())
+      list += (list.empty() ? "" : ", ") + n;
+    throw usage_error("--method is \"" + method + "\"; expected one of " + list);
+  }
+  std::vector<float> finite;
+  finite.reserve(all.size());
+  std::copy_if(all.begin(), all.end(), std::back_inserter(finite),
+               [](float v) { return std::isfinite(v); });
+  if (finite.empty()) return quanta::compute_encoding(0.0f, 0.0f, options);
+  const quanta::span<const float> x(finite.data(), finite.size());
   if (method == "minmax") return quanta::compute_encoding(x, options);
   if (method == "admm") return quanta::admm_encoding(x, options);
   if (method == "tf_enhanced")
     return quanta::tf_enhanced_encoding(histogram_of(x, options), options);
   if (method == "percentile") return quanta::percentile_encoding(histogram_of(x, options), options);
   if (method == "mse") return quanta::mse_encoding(histogram_of(x, options), options);
-  if (method == "entropy") return quanta::entropy_encoding(histogram_of(x, options), options);
-  std::string list;
-  for (const std::string& n : method_names())
-    list += (list.empty() ? "" : ", ") + n;
-  throw usage_error("--method is \"" + method + "\"; expected one of " + list);
+  return quanta::entropy_encoding(histogram_of(x, options), options);
 }
 
 std::vector<quanta::encoding> encode_channels(const std::string& method,
@@ -64,7 +78,11 @@ std::vector<quanta::encoding> encode_channels(const std::string& method,
       std::copy(row, row + layout.inner,
                 channel.begin() + static_cast<std::ptrdiff_t>(o * layout.inner));
     }
-    encodings.push_back(encode_with(method, channel, options));
+    try {
+      encodings.push_back(encode_with(method, channel, options));
+    } catch (const quanta::error& failure) {
+      throw input_error("channel " + std::to_string(c) + ": " + failure.what());
+    }
   }
   return encodings;
 }

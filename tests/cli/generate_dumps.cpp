@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -82,6 +83,11 @@ int main(int argc, char** argv) {
   write(root / "weight.npy", weight, {4, 3, 3, 3});
   write(root / "same.npy", layers[0], shape);
   fs::create_directories(root / "directory.npy");  // a directory with a tensor's name
+  // Channel 0 of a 2x8 weight is all NaN: every method gives it the encoding of [0, 0].
+  std::vector<float> nan_channel(16, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t k = 8; k < 16; ++k)
+    nan_channel[k] = 0.25f * static_cast<float>(k) - 3.0f;
+  write(root / "nan_channel.npy", nan_channel, {2, 8});
   std::vector<float> with_nan = layers[0];
   with_nan[5] = std::nanf("");
   write(root / "nan.npy", with_nan, shape);

@@ -259,10 +259,29 @@ struct npy_layout {
   std::size_t data_bytes = 0;
 };
 
+// The preamble before a .npy header's text: the magic string, the version (major, minor), and the
+// header's length, in 2 bytes for version 1 and 4 later, little-endian.
+inline bool has_npy_magic(span<const unsigned char> bytes) noexcept {
+  static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  return bytes.size() >= 6 && std::memcmp(bytes.data(), magic, 6) == 0;
+}
+
+inline std::size_t npy_length_bytes(unsigned major) noexcept {
+  return major == 1 ? 2 : 4;
+}
+
+// The header length stored at bytes[8..8 + length_bytes); bytes holds at least that much.
+inline std::size_t npy_header_length(span<const unsigned char> bytes,
+                                     std::size_t length_bytes) noexcept {
+  std::size_t header_length = 0;
+  for (std::size_t k = length_bytes; k-- > 0;)
+    header_length = header_length * 256 + bytes[8 + k];
+  return header_length;
+}
+
 inline npy_layout parse_npy_layout(const char* function, span<const unsigned char> bytes,
                                    const std::string& source) {
-  static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-  if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0) {
+  if (bytes.size() < 10 || !has_npy_magic(bytes)) {
     QUANTA_THROW(function, ": \"", source,
                  "\" does not start with the .npy magic string \\x93NUMPY; expected a NumPy .npy "
                  "file");
@@ -272,15 +291,12 @@ inline npy_layout parse_npy_layout(const char* function, span<const unsigned cha
     QUANTA_THROW(function, ": \"", source, "\" has .npy format version ", major, ".", int{bytes[7]},
                  "; expected 1.0, 2.0 or 3.0");
   }
-  // Version 1 stores the header length in 2 bytes, later versions in 4; always little-endian.
-  const std::size_t length_bytes = major == 1 ? 2 : 4;
-  std::size_t header_length = 0;
+  const std::size_t length_bytes = npy_length_bytes(major);
   if (bytes.size() < 8 + length_bytes) {
     QUANTA_THROW(function, ": \"", source, "\" is ", bytes.size(),
                  " bytes long; expected a complete .npy header (the file is truncated)");
   }
-  for (std::size_t k = length_bytes; k-- > 0;)
-    header_length = header_length * 256 + bytes[8 + k];
+  const std::size_t header_length = npy_header_length(bytes, length_bytes);
   const std::size_t data_offset = 8 + length_bytes + header_length;
   if (bytes.size() < data_offset) {
     QUANTA_THROW(function, ": \"", source, "\" is ", bytes.size(),
@@ -332,16 +348,10 @@ inline io::npy_array parse_npy(const char* function, span<const unsigned char> b
 // that reading stops there and parse_npy says why.
 inline std::size_t npy_expected_size(const char* function, span<const unsigned char> bytes,
                                      const std::string& source) {
-  static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (bytes.size() < 12) return 0;
-  if (std::memcmp(bytes.data(), magic, 6) != 0 || bytes[6] < 1 || bytes[6] > 3) {
-    return bytes.size();
-  }
-  const std::size_t length_bytes = bytes[6] == 1 ? 2 : 4;
-  std::size_t header_length = 0;
-  for (std::size_t k = length_bytes; k-- > 0;)
-    header_length = header_length * 256 + bytes[8 + k];
-  if (bytes.size() < 8 + length_bytes + header_length) return 0;
+  if (!has_npy_magic(bytes) || bytes[6] < 1 || bytes[6] > 3) return bytes.size();
+  const std::size_t length_bytes = npy_length_bytes(bytes[6]);
+  if (bytes.size() < 8 + length_bytes + npy_header_length(bytes, length_bytes)) return 0;
   const npy_layout layout = parse_npy_layout(function, bytes, source);
   if (layout.data_bytes > std::numeric_limits<std::size_t>::max() - layout.data_offset) {
     QUANTA_THROW(function, ": \"", source, "\" declares ", layout.data_bytes,

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "quanta/arch.hpp"
+#include "quanta/detail/simd_base.hpp"
 #include "quanta/ref/histogram.hpp"
 #include "quanta/span.hpp"
 
+QUANTA_SIMD_DIAGNOSTICS_PUSH
 namespace quanta::detail {
 
 // The fill kernel: bin indices for a block of values in SIMD, stored to a buffer, then the
@@ -72,3 +74,4 @@ void histogram_fill(const float* x, std::size_t n, bool magnitude, float lo, flo
 }
 
 }  // namespace quanta::detail
+QUANTA_SIMD_DIAGNOSTICS_POP

@@ -1,4 +1,7 @@
 // Parity of the SIMD quantize kernels with quanta::ref, on every instruction set this machine has.
+#include "kernel_arch.hpp"
+
+#ifdef QUANTA_TEST_ARCH
 #include <quanta/detail/quantize_kernels.hpp>
 #include <quanta/quantize.hpp>
 #include <quanta/ref/quantize.hpp>
@@ -15,7 +18,6 @@
 #include <tuple>
 #include <vector>
 
-#include "kernel_archs.hpp"
 #include "support/quantize_kernel_checks.hpp"
 
 using quanta::block_layout;
@@ -24,7 +26,6 @@ using quanta::encoding;
 using quanta::profile;
 using quanta::quantize_options;
 using quanta::rounding;
-using quanta::test::arch_list;
 using quanta::test::runnable;
 
 using namespace quanta::test;  // the shared inputs, encodings and comparisons
@@ -324,17 +325,9 @@ std::size_t streamed_length() {
   return quanta::detail::stream_output_bytes / sizeof(Out) + 16 * 5 + 7;
 }
 
-// Calls f(Arch{}) for every instruction set of arch_list that this machine runs.
-template <class F>
-void for_each_runnable_arch(F f) {
-  std::apply([&](auto... arch) { (..., (runnable<decltype(arch)>() ? f(arch) : void())); },
-             arch_list{});
-}
-
 // Quantize of one encoding past the streaming size from an odd input offset into a guarded output,
-// then dequantize of those codes, also past the streaming size of its float output, on every
-// instruction set against one reference result.
-template <class Q>
+// then dequantize of those codes, also past the streaming size of its float output.
+template <class Arch, class Q>
 void check_streamed(const encoding& e, const quantize_options& o, const std::vector<float>& data) {
   const std::size_t n = streamed_length<Q>();
   const quanta::detail::affine_params p = quanta::detail::make_affine_params(e, o);
@@ -343,21 +336,17 @@ void check_streamed(const encoding& e, const quantize_options& o, const std::vec
   quanta::ref::quantize(quanta::span<const float>(x, n), e, quanta::span<Q>(q_ref), o);
   std::vector<float> y_ref(n);
   quanta::ref::dequantize(quanta::span<const Q>(q_ref), e, quanta::span<float>(y_ref));
-  for_each_runnable_arch([&](auto arch) {
-    using Arch = decltype(arch);
-    INFO("instruction set " << Arch::name());
-    guarded_output<Q> q(n);
-    quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
-    REQUIRE(q.guards_intact());
-    const std::vector<Q> codes = q.values();
-    INFO("first difference at " << first_difference(codes, q_ref));
-    REQUIRE(same_bits(codes, q_ref));
+  guarded_output<Q> q(n);
+  quanta::detail::quantize_tensor<Arch>(x, n, p, q.data());
+  REQUIRE(q.guards_intact());
+  const std::vector<Q> codes = q.values();
+  INFO("first difference at " << first_difference(codes, q_ref));
+  REQUIRE(same_bits(codes, q_ref));
 
-    guarded_output<float> y(n);
-    quanta::detail::dequantize_tensor<Arch>(q.data(), n, p, y.data());
-    REQUIRE(y.guards_intact());
-    REQUIRE(same_bits(y.values(), y_ref));
-  });
+  guarded_output<float> y(n);
+  quanta::detail::dequantize_tensor<Arch>(q.data(), n, p, y.data());
+  REQUIRE(y.guards_intact());
+  REQUIRE(same_bits(y.values(), y_ref));
 }
 
 // PyTorch's rules (multiply, half to even) or QNN's (divide, zero point before rounding, half away
@@ -366,7 +355,7 @@ profile profile_for(std::uint32_t seed) {
   return seed % 2 == 0 ? profile::pytorch : profile::qnn;
 }
 
-template <class Q>
+template <class Arch, class Q>
 void check_streamed_bytes() {
   const std::size_t n = streamed_length<Q>();
   constexpr bool is_signed = std::numeric_limits<Q>::is_signed;
@@ -380,11 +369,11 @@ void check_streamed_bytes() {
     const profile pr = profile_for(seed);
     INFO(quanta::detail::storage_name<Q>()
          << " bitwidth " << e.bitwidth << " profile " << static_cast<int>(pr) << " n " << n);
-    check_streamed<Q>(e, quantize_options::for_profile(pr), data);
+    check_streamed<Arch, Q>(e, quantize_options::for_profile(pr), data);
   }
 }
 
-template <class Q>
+template <class Arch, class Q>
 void check_streamed_words() {
   const std::size_t n = streamed_length<Q>();
   constexpr bool is_signed = std::numeric_limits<Q>::is_signed;
@@ -402,14 +391,14 @@ void check_streamed_words() {
     INFO(quanta::detail::storage_name<Q>()
          << " bitwidth " << e.bitwidth << " zero point " << e.zero_point << " profile "
          << static_cast<int>(pr) << " n " << n);
-    check_streamed<Q>(e, quantize_options::for_profile(pr), data);
+    check_streamed<Arch, Q>(e, quantize_options::for_profile(pr), data);
   }
 }
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per tensor", "[kernels][quantize]",
-                        arch_list) {
+TEMPLATE_TEST_CASE("quantize kernels equal the reference, per tensor", "[kernels][quantize]",
+                   QUANTA_TEST_ARCH) {
   if (!runnable<TestType>()) return;
   INFO("instruction set " << TestType::name());
   check_all_tensor<TestType, std::int8_t>();
@@ -419,23 +408,24 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per tensor", "[ke
   check_all_tensor<TestType, std::int32_t>();
 }
 
-TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 8-bit blocks without specials",
-                        "[kernels][quantize]", arch_list) {
+TEMPLATE_TEST_CASE("quantize kernels equal the reference, 8-bit blocks without specials",
+                   "[kernels][quantize]", QUANTA_TEST_ARCH) {
   if (!runnable<TestType>()) return;
   INFO("instruction set " << TestType::name());
   check_bytes_fast_path<TestType, std::int8_t>();
   check_bytes_fast_path<TestType, std::uint8_t>();
 }
 
-TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 16-bit blocks without specials",
-                        "[kernels][quantize]", arch_list) {
+TEMPLATE_TEST_CASE("quantize kernels equal the reference, 16-bit blocks without specials",
+                   "[kernels][quantize]", QUANTA_TEST_ARCH) {
   if (!runnable<TestType>()) return;
   INFO("instruction set " << TestType::name());
   check_words_fast_path<TestType, std::int16_t>();
   check_words_fast_path<TestType, std::uint16_t>();
 }
 
-TEMPLATE_LIST_TEST_CASE("quantize kernels: hand-computed codes", "[kernels][quantize]", arch_list) {
+TEMPLATE_TEST_CASE("quantize kernels: hand-computed codes", "[kernels][quantize]",
+                   QUANTA_TEST_ARCH) {
   if (!runnable<TestType>()) return;
   // uint8, scale 0.5, zero point 10: x / 0.5 = {2.5 -> 2 (even) | 3 (away, up), -2.5 -> -2 | -3 |
   // -2}.
@@ -457,12 +447,13 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels: hand-computed codes", "[kernels][quan
   CHECK(qz == std::vector<std::int8_t>{3, 3, 127, -128, 3});
 }
 
-// One test for every instruction set, so that the inputs and the reference, which take longer than
-// the kernels at these sizes, are computed once.
-TEST_CASE("quantize kernels equal the reference, outputs written with streaming stores",
-          "[kernels][quantize][stream]") {
-  check_streamed_bytes<std::uint8_t>();
-  check_streamed_bytes<std::int8_t>();
-  check_streamed_words<std::int16_t>();
-  check_streamed_words<std::uint16_t>();
+TEMPLATE_TEST_CASE("quantize kernels equal the reference, outputs written with streaming stores",
+                   "[kernels][quantize][stream]", QUANTA_TEST_ARCH) {
+  if (!runnable<TestType>()) return;
+  check_streamed_bytes<TestType, std::uint8_t>();
+  check_streamed_bytes<TestType, std::int8_t>();
+  check_streamed_words<TestType, std::int16_t>();
+  check_streamed_words<TestType, std::uint16_t>();
 }
+
+#endif  // QUANTA_TEST_ARCH

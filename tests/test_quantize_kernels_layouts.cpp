@@ -1,5 +1,8 @@
 // Parity of the SIMD per-channel and per-block quantize kernels with quanta::ref, on every
 // instruction set this machine has.
+#include "kernel_arch.hpp"
+
+#ifdef QUANTA_TEST_ARCH
 #include <quanta/detail/quantize_kernels.hpp>
 #include <quanta/quantize.hpp>
 #include <quanta/ref/quantize.hpp>
@@ -16,7 +19,6 @@
 #include <tuple>
 #include <vector>
 
-#include "kernel_archs.hpp"
 #include "support/quantize_kernel_checks.hpp"
 
 using quanta::block_layout;
@@ -25,7 +27,6 @@ using quanta::encoding;
 using quanta::profile;
 using quanta::quantize_options;
 using quanta::rounding;
-using quanta::test::arch_list;
 using quanta::test::runnable;
 
 using namespace quanta::test;  // the shared inputs, encodings and comparisons
@@ -167,8 +168,8 @@ void check_all_layouts() {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per channel and per block",
-                        "[kernels][quantize][per-channel]", arch_list) {
+TEMPLATE_TEST_CASE("quantize kernels equal the reference, per channel and per block",
+                   "[kernels][quantize][per-channel]", QUANTA_TEST_ARCH) {
   if (!runnable<TestType>()) return;
   INFO("instruction set " << TestType::name());
   check_all_layouts<TestType, std::int8_t>();
@@ -178,10 +179,12 @@ TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, per channel and p
   check_all_layouts<TestType, std::int32_t>();
 }
 
-TEMPLATE_LIST_TEST_CASE("quantize kernels equal the reference, 8-bit layouts without specials",
-                        "[kernels][quantize][per-channel]", arch_list) {
+TEMPLATE_TEST_CASE("quantize kernels equal the reference, 8-bit layouts without specials",
+                   "[kernels][quantize][per-channel]", QUANTA_TEST_ARCH) {
   if (!runnable<TestType>()) return;
   INFO("instruction set " << TestType::name());
   check_byte_layouts<TestType, std::int8_t>();
   check_byte_layouts<TestType, std::uint8_t>();
 }
+
+#endif  // QUANTA_TEST_ARCH

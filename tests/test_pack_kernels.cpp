@@ -7,6 +7,7 @@
 #include <quanta/quantize.hpp>
 #include <quanta/reduce.hpp>
 #include <quanta/ref/pack.hpp>
+#include <quanta/ref/quantize.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -68,12 +69,40 @@ void unpack_public(const bytes& packed, std::vector<T>& v) {
   if constexpr (Bits == 2 && !std::is_signed_v<T>) quanta::unpack_uint2<Arch>(packed, v);
 }
 
+// The reference's quantize and dequantize of whole containers, for the two-step results that the
+// fused kernels must equal: the public functions would compile the default instruction set's
+// kernels once more in every instruction set's translation unit.
+template <class Layout, class Q>
+void ref_quantize(const std::vector<float>& x, const Layout& layout, const std::vector<encoding>& e,
+                  std::vector<Q>& q, const quantize_options& o = {}) {
+  quanta::ref::quantize(quanta::span<const float>(x), layout, quanta::span<const encoding>(e),
+                        quanta::span<Q>(q), o);
+}
+
+template <class Q>
+void ref_quantize(const std::vector<float>& x, const encoding& e, std::vector<Q>& q,
+                  const quantize_options& o = {}) {
+  quanta::ref::quantize(quanta::span<const float>(x), e, quanta::span<Q>(q), o);
+}
+
+template <class Layout, class Q>
+void ref_dequantize(const std::vector<Q>& q, const Layout& layout, const std::vector<encoding>& e,
+                    std::vector<float>& x) {
+  quanta::ref::dequantize(quanta::span<const Q>(q), layout, quanta::span<const encoding>(e),
+                          quanta::span<float>(x));
+}
+
+template <class Q>
+void ref_dequantize(const std::vector<Q>& q, const encoding& e, std::vector<float>& x) {
+  quanta::ref::dequantize(quanta::span<const Q>(q), e, quanta::span<float>(x));
+}
+
 // quantize to int8, then the reference packing: what every fused path must equal.
 template <class Layout>
 bytes two_step_int4(const std::vector<float>& x, const Layout& layout,
                     const std::vector<encoding>& e, const quantize_options& o = {}) {
   std::vector<std::int8_t> q(x.size());
-  quanta::quantize(x, layout, e, q, o);
+  ref_quantize(x, layout, e, q, o);
   bytes packed(quanta::packed_size(x.size(), 4));
   quanta::ref::pack(quanta::span<const std::int8_t>(q), 4, quanta::span<std::uint8_t>(packed));
   return packed;
@@ -85,7 +114,7 @@ std::vector<float> two_step_dequantize_int4(const bytes& packed, const Layout& l
   std::vector<std::int8_t> q(n);
   quanta::ref::unpack(quanta::span<const std::uint8_t>(packed), 4, quanta::span<std::int8_t>(q));
   std::vector<float> x(n);
-  quanta::dequantize(q, layout, e, x);
+  ref_dequantize(q, layout, e, x);
   return x;
 }
 
@@ -212,7 +241,7 @@ TEMPLATE_TEST_CASE("quantize_pack: per tensor equals quantize then pack", "[pack
 
       // uint4 through the unsigned kernels.
       std::vector<std::uint8_t> qu(n);
-      quanta::quantize(x, e_u, qu, o);
+      ref_quantize(x, e_u, qu, o);
       bytes want(quanta::packed_size(n, 4));
       quanta::ref::pack(quanta::span<const std::uint8_t>(qu), 4, quanta::span<std::uint8_t>(want));
       bytes got(want.size());
@@ -221,7 +250,7 @@ TEMPLATE_TEST_CASE("quantize_pack: per tensor equals quantize then pack", "[pack
       std::vector<float> yu(n);
       std::vector<float> yu_want(n);
       quanta::unpack_dequantize_uint4<Arch>(got, e_u, yu);
-      quanta::dequantize(qu, e_u, yu_want);
+      ref_dequantize(qu, e_u, yu_want);
       CHECK(same_floats(yu, yu_want));
     }
   }
@@ -386,7 +415,7 @@ bytes two_step_packed(const std::vector<float>& x, const Layout& layout,
                       const std::vector<encoding>& e, const quantize_options& o, std::size_t rows,
                       std::size_t cols) {
   std::vector<T> q(x.size());
-  quanta::quantize(x, layout, e, q, o);
+  ref_quantize(x, layout, e, q, o);
   if (rows == 0) {
     bytes packed(quanta::packed_size(x.size(), 4));
     quanta::ref::pack(quanta::span<const T>(q), 4, quanta::span<std::uint8_t>(packed));
@@ -503,7 +532,7 @@ TEMPLATE_TEST_CASE("quantize_pack_rows: SNPE per-channel weights, one padded row
   const std::vector<encoding> e =
       quanta::compute_encodings(x, layout, four_bit(true, scheme::symmetric));
   std::vector<std::int8_t> q(x.size());
-  quanta::quantize(x, layout, e, q);
+  ref_quantize(x, layout, e, q);
   bytes want(quanta::packed_rows_size(rows, cols, 4));
   quanta::ref::pack_rows(quanta::span<const std::int8_t>(q), rows, cols, 4,
                          quanta::span<std::uint8_t>(want));
@@ -513,13 +542,13 @@ TEMPLATE_TEST_CASE("quantize_pack_rows: SNPE per-channel weights, one padded row
   std::vector<float> y(x.size());
   std::vector<float> y_want(x.size());
   quanta::unpack_dequantize_int4_rows<Arch>(packed, rows, cols, e, y);
-  quanta::dequantize(q, layout, e, y_want);
+  ref_dequantize(q, layout, e, y_want);
   CHECK(y == y_want);
 
   // One encoding for every row.
   const encoding one = quanta::compute_encoding(x, four_bit(false));
   std::vector<std::uint8_t> qu(x.size());
-  quanta::quantize(x, one, qu);
+  ref_quantize(x, one, qu);
   bytes want_u(want.size());
   quanta::ref::pack_rows(quanta::span<const std::uint8_t>(qu), rows, cols, 4,
                          quanta::span<std::uint8_t>(want_u));
@@ -529,7 +558,7 @@ TEMPLATE_TEST_CASE("quantize_pack_rows: SNPE per-channel weights, one padded row
   std::vector<float> yu(x.size());
   std::vector<float> yu_want(x.size());
   quanta::unpack_dequantize_uint4_rows(got_u, rows, cols, one, yu);
-  quanta::dequantize(qu, one, yu_want);
+  ref_dequantize(qu, one, yu_want);
   CHECK(yu == yu_want);
 }
 TEMPLATE_TEST_CASE("fused rowwise: PyTorch embedding_bag_4bit/2bit_prepack bytes", "[pack][fbgemm]",

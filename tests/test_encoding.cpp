@@ -1,5 +1,6 @@
 #include <quanta/encoding.hpp>
 #include <quanta/reduce.hpp>  // compute_encoding(data) and its per-channel and per-block forms
+#include <quanta/ref/quantize.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,50 @@ encoding_options options(profile p, scheme k = scheme::asymmetric, int bits = 8,
   o.bitwidth = bits;
   o.is_signed = is_signed;
   return o;
+}
+
+encoding_options adjusted(int bits = 8, bool is_signed = false) {
+  encoding_options o = options(profile::qnn, scheme::asymmetric, bits, is_signed);
+  o.qnn_adjusted = true;
+  return o;
+}
+
+// What the qnn rules hold: [min, max] widened to include 0, then max raised to min + min_range.
+struct gated_range {
+  double lo, hi;
+};
+
+gated_range qnn_gated(float min, float max, double min_range) {
+  const double lo = std::min(static_cast<double>(min), 0.0);
+  const double hi = std::max(std::max(static_cast<double>(max), 0.0), lo + min_range);
+  return {lo, hi};
+}
+
+// Whether the exact reals scale * (qmin - zero_point) and scale * (qmax - zero_point) enclose
+// [lo, hi]; each fma rounds once and so keeps the sign of the exact difference.
+bool grid_holds(float scale, std::int64_t zero_point, const encoding& shape, double lo, double hi) {
+  const auto s = static_cast<double>(scale);
+  return std::fma(s, static_cast<double>(shape.qmin() - zero_point), -lo) <= 0.0 &&
+         std::fma(s, static_cast<double>(shape.qmax() - zero_point), -hi) >= 0.0;
+}
+
+bool grid_holds(const encoding& e, double lo, double hi) {
+  return grid_holds(e.scale, e.zero_point, e, lo, hi);
+}
+
+// Every zero point of the storage range tried: the brute force the minimality claim is checked
+// against.
+bool some_zero_point_holds(float scale, const encoding& shape, double lo, double hi) {
+  for (std::int64_t z = shape.qmin(); z <= shape.qmax(); ++z) {
+    if (grid_holds(scale, z, shape, lo, hi)) return true;
+  }
+  return false;
+}
+
+// QNN's code for x before the clamp to the storage range (conventions.md section 2).
+double unclamped_qnn_code(float x, const encoding& e) {
+  const float t = x / e.scale + static_cast<float>(e.zero_point - e.storage_min());
+  return static_cast<double>(std::round(t)) + static_cast<double>(e.storage_min());
 }
 
 }  // namespace
@@ -441,4 +487,194 @@ TEST_CASE("compute_block_encodings: ONNX blocked layout", "[encoding][per-block]
   CHECK(e[5] == compute_encoding(-9.0f, -9.0f));
   CHECK_THROWS_WITH(quanta::block_layout::from_shape(shape, 1, 0),
                     Catch::Contains("block_size is 0"));
+}
+
+TEST_CASE("qnn_adjusted: the issue's [-5.1, 5.1] at 8 bits", "[encoding][qnn][adjusted]") {
+  // The TF rule puts the zero point at round(127.5) = 128, which shifts the grid to
+  // [-5.12, 5.08]: 5.1 rounds to code 256 and saturates at 255.
+  const encoding tf = compute_encoding(-5.1f, 5.1f);
+  CHECK(tf.offset() == -128);
+  CHECK(tf.max() < 5.1f);
+  CHECK(unclamped_qnn_code(5.1f, tf) == 256.0);
+  // Zero points 127 and 128 both need 5.1 / 127 (one end exact, the other with a step to
+  // spare); the tie keeps the TF rule's 128, so the grid is [-5.14, 5.1].
+  const encoding e = compute_encoding(-5.1f, 5.1f, adjusted());
+  CHECK(e.zero_point == 128);
+  CHECK(e.scale == Approx(5.1 / 127.0).epsilon(1e-6));
+  CHECK(e.min() <= -5.1f);
+  CHECK(e.max() >= 5.1f);
+  CHECK(unclamped_qnn_code(5.1f, e) == 255.0);
+  CHECK(unclamped_qnn_code(-5.1f, e) == 1.0);
+  CHECK(grid_holds(e, -5.1f, 5.1f));
+  CHECK_FALSE(some_zero_point_holds(std::nextafter(e.scale, 0.0f), e, -5.1f, 5.1f));
+  // Signed storage is the same grid, shifted by -128.
+  const encoding s8 = compute_encoding(-5.1f, 5.1f, adjusted(8, true));
+  CHECK(s8.scale == e.scale);
+  CHECK(s8.offset() == e.offset());
+  CHECK(s8.zero_point == 0);
+}
+
+TEST_CASE("qnn_adjusted: extremes held, zero exact, minimal scale, min_range kept",
+          "[encoding][qnn][adjusted]") {
+  std::mt19937 rng(16);
+  std::uniform_real_distribution<float> exponent(-30.0f, 30.0f);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  const auto magnitude = [&] { return std::pow(10.0f, exponent(rng)) * (1.0f + unit(rng)); };
+  constexpr float big = std::numeric_limits<float>::max();
+  constexpr float denormal = std::numeric_limits<float>::denorm_min();
+  std::vector<std::pair<float, float>> ranges = {
+      {-5.1f, 5.1f},     {0.0f, 0.0f},      {0.0f, 1.0f},      {-1.0f, 0.0f},    {-3.0f, 7.0f},
+      {2.0f, 9.0f},      {-9.0f, -2.0f},    {10.0f, 10.0f},    {-9.0f, -9.0f},   {-0.003f, 0.004f},
+      {0.0f, 0.002f},    {-1e-38f, 1e-38f}, {-denormal, 0.0f}, {0.0f, denormal}, {-1e-6f, 1000.0f},
+      {-1000.0f, 1e-6f}, {-3e38f, 3e38f},   {-big, big},       {0.0f, big},      {-big, 0.0f},
+      {-big, 1.0f},      {-1.0f, 3e38f},    {-253.0f, 257.0f}, {-0.5f, 254.5f}};
+  for (int i = 0; i < 40; ++i)
+    ranges.emplace_back(-magnitude(), magnitude());
+  for (int i = 0; i < 10; ++i) {
+    const float a = magnitude(), b = magnitude();
+    ranges.emplace_back(std::min(a, b), std::max(a, b));
+    ranges.emplace_back(-std::max(a, b), -std::min(a, b));
+  }
+  for (int i = 0; i < 10; ++i) {
+    const float width = unit(rng) * 0.02f;  // near the default min_range of 0.01
+    const float lo = -width * unit(rng);
+    ranges.emplace_back(lo, lo + width);
+  }
+  std::size_t same_as_tf = 0, wider_than_tf = 0;
+  for (int bits : {2, 4, 8, 16}) {
+    for (bool is_signed : {false, true}) {
+      const encoding_options o = adjusted(bits, is_signed);
+      for (const auto& [min, max] : ranges) {
+        INFO("bits " << bits << " signed " << is_signed << " range [" << min << ", " << max << "]");
+        const encoding e = compute_encoding(min, max, o);
+        INFO("scale " << e.scale << " zero point " << e.zero_point);
+        CHECK_NOTHROW(quanta::detail::check_encoding("test", e));
+        CHECK(e.bitwidth == bits);
+        CHECK(e.is_signed == is_signed);
+        CHECK_FALSE(e.narrow_range);
+        // Zero is exact: it quantizes to the zero point, which dequantizes to 0.
+        const auto qnn = quanta::detail::make_affine_params(
+            e, quanta::quantize_options::for_profile(profile::qnn));
+        CHECK(quanta::ref::quantize_code(0.0f, qnn) == e.zero_point);
+        CHECK(quanta::ref::dequantize_code(e.zero_point, qnn) == 0.0f);
+        // Both extremes, and the min_range the TF rule keeps, inside the grid's exact ends.
+        const gated_range g = qnn_gated(min, max, o.min_range);
+        CHECK(grid_holds(e, g.lo, g.hi));
+        CHECK(grid_holds(e, g.lo, g.lo + o.min_range));
+        CHECK(e.min() <= std::min(min, 0.0f));
+        CHECK(e.max() >= std::max(max, 0.0f));
+        // Neither extreme is clamped: QNN's quantize rounds each onto the grid by itself.
+        for (float x : {min, max}) {
+          const double code = unclamped_qnn_code(x, e);
+          CHECK(code >= e.qmin());
+          CHECK(code <= e.qmax());
+          CHECK(static_cast<double>(quanta::ref::quantize_code(x, qnn)) == code);
+        }
+        // No smaller float scale holds the range with any zero point.
+        const float smaller = std::nextafter(e.scale, 0.0f);
+        if (smaller > 0.0f) CHECK_FALSE(some_zero_point_holds(smaller, e, g.lo, g.hi));
+        // Where the TF grid already holds the range, the adjusted rule changes nothing.
+        const encoding tf =
+            compute_encoding(min, max, options(profile::qnn, scheme::asymmetric, bits, is_signed));
+        if (grid_holds(tf, g.lo, g.hi)) {
+          ++same_as_tf;
+          CHECK(e == tf);
+        } else {
+          ++wider_than_tf;
+          CHECK(e.scale >= tf.scale);
+        }
+      }
+    }
+  }
+  CHECK(same_as_tf > 100);
+  CHECK(wider_than_tf > 100);
+}
+
+TEST_CASE("qnn_adjusted: degenerate ranges and min_range", "[encoding][qnn][adjusted]") {
+  // An all-zero range is [0, min_range]: zero point at the bottom, as the TF rule, and here the
+  // TF scale 0.01 / 255 already spans min_range.
+  const encoding zero = compute_encoding(0.0f, 0.0f, adjusted());
+  CHECK(zero.offset() == 0);
+  CHECK(zero == compute_encoding(0.0f, 0.0f));
+  CHECK(grid_holds(zero, 0.0, 0.01));
+  // A positive constant keeps the bottom zero point, a negative one the top, as the TF rule.
+  CHECK(compute_encoding(10.0f, 10.0f, adjusted()).offset() == 0);
+  const encoding negative = compute_encoding(-9.0f, -9.0f, adjusted());
+  CHECK(negative.offset() == -255);
+  CHECK(negative.min() <= -9.0f);
+  // A wider min_range widens the adjusted grid as it does the TF grid.
+  encoding_options wide = adjusted();
+  wide.min_range = 0.5;
+  const encoding gated = compute_encoding(0.1f, 0.2f, wide);
+  CHECK(gated.offset() == 0);
+  CHECK(grid_holds(gated, 0.0, 0.5));
+  CHECK_FALSE(some_zero_point_holds(std::nextafter(gated.scale, 0.0f), gated, 0.0, 0.5));
+  // A min_range so small that the TF scale rounds to 0 still has a holding float scale: the
+  // smallest denormal.
+  encoding_options tiny = adjusted();
+  tiny.min_range = 1e-300;
+  CHECK(compute_encoding(0.0f, 0.0f, tiny).scale == std::numeric_limits<float>::denorm_min());
+}
+
+TEST_CASE("qnn_adjusted: extreme ranges give a holding encoding or a quanta::error",
+          "[encoding][qnn][adjusted][errors]") {
+  constexpr float big = std::numeric_limits<float>::max();
+  constexpr float denormal = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> values = {-big,    -3e38f,    -1e30f, -1.0f,    -1e-30f,
+                                     -1e-38f, -denormal, 0.0f,   denormal, 1e-38f,
+                                     1e-30f,  1.0f,      1e30f,  3e38f,    big};
+  std::size_t encodings = 0, errors = 0;
+  for (int bits : {2, 4, 8, 16, 32}) {
+    for (bool is_signed : {false, true}) {
+      if (bits == 32 && !is_signed) continue;
+      for (double min_range : {0.01, 1e-300, 1e300}) {
+        encoding_options o = adjusted(bits, is_signed);
+        o.min_range = min_range;
+        for (float lo : values) {
+          for (float hi : values) {
+            if (lo > hi) continue;
+            INFO("bits " << bits << " signed " << is_signed << " min_range " << min_range
+                         << " range " << lo << " " << hi);
+            try {
+              const encoding e = compute_encoding(lo, hi, o);
+              ++encodings;
+              CHECK_NOTHROW(quanta::detail::check_encoding("test", e));
+              const gated_range g = qnn_gated(lo, hi, min_range);
+              CHECK(grid_holds(e, g.lo, g.hi));
+            } catch (const quanta::error& failure) {
+              ++errors;
+              CHECK_THAT(failure.what(), Catch::StartsWith("compute_encoding: the range ["));
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(encodings > 0);
+  CHECK(errors > 0);  // min_range 1e300 needs a scale beyond FLT_MAX
+}
+
+TEST_CASE("qnn_adjusted: other profiles and schemes are an error", "[encoding][qnn][adjusted]") {
+  encoding_options o = adjusted();
+  o.rules = profile::pytorch;
+  CHECK_THROWS_WITH(compute_encoding(-1.0f, 1.0f, o),
+                    "compute_encoding: options.qnn_adjusted is true with profile::pytorch; "
+                    "expected profile::qnn (the TF-adjusted quantizer is SNPE/QNN's)");
+  o.rules = profile::onnx;
+  const std::vector<float> x = {-1.0f, 2.0f};
+  CHECK_THROWS_WITH(quanta::compute_encodings(x, quanta::channel_layout{1, 2, 1}, o),
+                    Catch::StartsWith("compute_encodings: options.qnn_adjusted is true with "
+                                      "profile::onnx; expected profile::qnn"));
+  for (scheme k : {scheme::symmetric, scheme::symmetric_strict, scheme::unsigned_symmetric}) {
+    encoding_options sym = adjusted();
+    sym.kind = k;
+    CHECK_THROWS_WITH(compute_encoding(x, sym),
+                      Catch::StartsWith("compute_encoding: options.qnn_adjusted is true with "
+                                        "scheme::") &&
+                          Catch::EndsWith("; expected scheme::asymmetric"));
+  }
+  encoding_options strict = adjusted();
+  strict.kind = scheme::symmetric_strict;
+  CHECK_THROWS_WITH(compute_encoding(0.0f, 1.0f, strict),
+                    Catch::Contains("with scheme::symmetric_strict;"));
 }

@@ -111,6 +111,10 @@ struct encoding_options {
   bool pytorch_dynamic = false;
   // With profile::onnx: which version of the tool's symmetric unsigned grid.
   onnx_unsigned_symmetric onnx_symmetric_unsigned = onnx_unsigned_symmetric::reduced_range;
+  // With profile::qnn and scheme::asymmetric: SNPE's --use_adjusted_weights_quantizer (QNN's
+  // "TF Adjusted"), read as the narrowest grid with zero exact that holds the whole range, where
+  // the TF rule may shift an extreme out of it (docs/conventions.md; not verified against QNN).
+  bool qnn_adjusted = false;
 };
 
 // The arithmetic of quantize, as each peer does it. Defaults are PyTorch/FBGEMM/XNNPACK's.
@@ -312,6 +316,62 @@ inline std::int32_t symmetric_zero_point(const encoding& e) noexcept {
 }
 
 // --- QNN / SNPE / AIMET v1 ---------------------------------------------------------------------
+// Whether the grid scale * (u - zero) for u in [0, steps] reaches down to lo and up to hi. Decided
+// on the exact products: each fma rounds once, which keeps the sign of the exact difference, and a
+// float scale times a code of up to 32 bits does not fit a double's 53.
+inline bool qnn_grid_holds(float scale, double zero, double steps, double lo, double hi) noexcept {
+  const auto s = static_cast<double>(scale);
+  return std::fma(s, -zero, -lo) <= 0.0 && std::fma(s, steps - zero, -hi) >= 0.0;
+}
+
+// The smallest float scale whose grid with this zero point holds [lo, hi]; infinity when none is
+// finite. The zero point must be feasible: 0 only when lo is 0, steps only when hi is 0.
+inline float qnn_smallest_holding_scale(double lo, double hi, double zero, double steps) noexcept {
+  const double from_lo = zero > 0.0 ? -lo / zero : 0.0;
+  const double from_hi = zero < steps ? hi / (steps - zero) : 0.0;
+  const double needed = std::max(from_lo, from_hi);
+  constexpr float infinity = std::numeric_limits<float>::infinity();
+  if (needed > static_cast<double>(std::numeric_limits<float>::max())) return infinity;
+  // The quotients and the conversion to float each round, in either direction; holding is
+  // monotone in the scale, so walking from there ends on the smallest float that holds.
+  auto scale = static_cast<float>(needed);
+  while (scale > 0.0f && qnn_grid_holds(std::nextafter(scale, 0.0f), zero, steps, lo, hi)) {
+    scale = std::nextafter(scale, 0.0f);
+  }
+  while (scale < infinity && !qnn_grid_holds(scale, zero, steps, lo, hi)) {
+    scale = std::nextafter(scale, infinity);
+  }
+  return scale;
+}
+
+// The TF-adjusted rule on the gated range [lo, hi]: of all zero points z on the unsigned grid, the
+// one whose smallest holding scale is smallest. The exact scale a grid needs, max(-lo / z,
+// hi / (steps - z)), falls and then rises in z, with its minimum at z* = steps * -lo / (hi - lo),
+// so the best integer is floor(z*) or ceil(z*); one more on each side covers the rounding of the
+// computed z*. Ties go to the TF rule's own zero point, then to the lower one, so that a range the
+// TF grid already holds keeps the TF encoding.
+inline encoding qnn_adjusted_encoding(double lo, double hi, double steps, double tf_zero,
+                                      const encoding_options& o) {
+  const auto feasible = [&](double z) {
+    return z >= 0.0 && z <= steps && (z > 0.0 || lo == 0.0) && (z < steps || hi == 0.0);
+  };
+  double best_zero = tf_zero;
+  float best_scale = std::numeric_limits<float>::infinity();
+  if (feasible(tf_zero)) best_scale = qnn_smallest_holding_scale(lo, hi, tf_zero, steps);
+  const double optimum = steps * -lo / (hi - lo);
+  for (double z = std::floor(optimum) - 1.0; z <= std::ceil(optimum) + 1.0; z += 1.0) {
+    if (!feasible(z)) continue;
+    const float scale = qnn_smallest_holding_scale(lo, hi, z, steps);
+    if (scale < best_scale) {
+      best_scale = scale;
+      best_zero = z;
+    }
+  }
+  encoding e{best_scale, 0, o.bitwidth, o.is_signed, false};
+  e.zero_point = static_cast<std::int32_t>(e.storage_min() + static_cast<std::int64_t>(best_zero));
+  return e;
+}
+
 // AIMET gates the range in double (include 0, then max >= min + min_range) and computes delta and
 // offset in double on the unsigned grid [0, 2^b - 1]; signed storage shifts codes by -2^(b-1).
 inline encoding qnn_encoding(double lo, double hi, const encoding_options& o) {
@@ -341,6 +401,7 @@ inline encoding qnn_encoding(double lo, double hi, const encoding_options& o) {
   } else {
     offset = round_double(lo / delta, rounding::half_away);
   }
+  if (o.qnn_adjusted) return qnn_adjusted_encoding(lo, hi, steps, -offset, o);
   encoding e{static_cast<float>(delta), 0, o.bitwidth, o.is_signed, false};
   e.zero_point = static_cast<std::int32_t>(e.storage_min() - static_cast<std::int64_t>(offset));
   return e;
@@ -521,8 +582,46 @@ inline encoding tflite_encoding(double lo, double hi, const encoding_options& o)
   return e;
 }
 
+inline const char* profile_name(profile p) noexcept {
+  switch (p) {
+    case profile::qnn:
+      return "profile::qnn";
+    case profile::pytorch:
+      return "profile::pytorch";
+    case profile::onnx:
+      return "profile::onnx";
+    case profile::tflite:
+      return "profile::tflite";
+  }
+  return "an unknown profile";
+}
+
+inline const char* scheme_name(scheme k) noexcept {
+  switch (k) {
+    case scheme::asymmetric:
+      return "scheme::asymmetric";
+    case scheme::symmetric:
+      return "scheme::symmetric";
+    case scheme::symmetric_strict:
+      return "scheme::symmetric_strict";
+    case scheme::unsigned_symmetric:
+      return "scheme::unsigned_symmetric";
+  }
+  return "an unknown scheme";
+}
+
 inline void check_options(const char* function, const encoding_options& o) {
   check_bitwidth(function, o.bitwidth, o.is_signed);
+  if (o.qnn_adjusted && o.rules != profile::qnn) {
+    QUANTA_THROW(function, ": options.qnn_adjusted is true with ", profile_name(o.rules),
+                 "; expected profile::qnn (the TF-adjusted quantizer is SNPE/QNN's)");
+  }
+  // A symmetric grid's zero point is fixed at the centre: there is nothing to adjust, and
+  // unsigned_symmetric would adjust some ranges and not others.
+  if (o.qnn_adjusted && o.kind != scheme::asymmetric) {
+    QUANTA_THROW(function, ": options.qnn_adjusted is true with ", scheme_name(o.kind),
+                 "; expected scheme::asymmetric");
+  }
   if (!(std::isfinite(o.min_range) && o.min_range >= 0.0)) {
     QUANTA_THROW(function, ": options.min_range is ", o.min_range,
                  "; expected a finite value >= 0");

@@ -10,9 +10,15 @@ namespace quanta_cli {
 int run_compare(const std::vector<std::string>& args);
 int run_encode(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
+#if QUANTA_CLI_HAVE_VALIDATE
+int run_validate(const std::vector<std::string>& args);
+#endif
 
 extern const char* const compare_usage;
 extern const char* const encode_usage;
 extern const char* const inspect_usage;
+#if QUANTA_CLI_HAVE_VALIDATE
+extern const char* const validate_usage;
+#endif
 
 }  // namespace quanta_cli

@@ -1,4 +1,4 @@
-// quanta: compare layer dumps of two runs, and encode or inspect a tensor.
+// quanta: compare layer dumps of two runs, encode or inspect a tensor, validate an encodings file.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -19,6 +19,9 @@ const char* const overview =
     "  compare REF TEST   per-tensor cosine, SQNR, max abs error, relative L2 of two dumps\n"
     "  encode FILE        the encoding(s) of a tensor and the error they give\n"
     "  inspect FILE       range, histogram, and each range method's SQNR\n"
+#if QUANTA_CLI_HAVE_VALIDATE
+    "  validate FILE      what a QNN converter would reject or change in an encodings file\n"
+#endif
     "\n"
     "quanta <command> --help describes a command. Exit status: 0 good, 1 a tensor is under a\n"
     "threshold, 2 bad usage or unusable input.\n";
@@ -43,9 +46,14 @@ int main(int argc, char** argv) {
     int (*run)(const std::vector<std::string>&);
     const char* usage;
   };
-  const entry commands[] = {{"compare", run_compare, compare_usage},
-                            {"encode", run_encode, encode_usage},
-                            {"inspect", run_inspect, inspect_usage}};
+  const entry commands[] = {
+    {"compare", run_compare, compare_usage},
+    {"encode", run_encode, encode_usage},
+    {"inspect", run_inspect, inspect_usage},
+#if QUANTA_CLI_HAVE_VALIDATE
+    {"validate", run_validate, validate_usage},
+#endif
+  };
   for (const entry& e : commands) {
     if (command != e.name) continue;
     for (const std::string& a : rest) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,48 @@ TEST_CASE("npy: reads every supported dtype", "[io][npy]") {
     CHECK(a.to_float() ==
           std::vector<float>{-2147483648.0f, -1.0f, 0.0f, 1.0f, 16777216.0f, 2147483648.0f});
   }
+  SECTION("float64, and its conversion to float") {
+    const npy_array a = quanta::io::read_npy(fixture("f8_2x3.npy"));
+    CHECK(a.dtype() == npy_dtype::float64);
+    CHECK(a.shape == shape_2x3);
+    CHECK(a.get<double>() == std::vector<double>{0.0, 1.0, 2.0, 3.0, 4.0, 5.0});
+    CHECK(a.to_float() == std::vector<float>{0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f});
+  }
+}
+
+TEST_CASE("npy: float64 rounds to the nearest float, past float's range to infinity", "[io][npy]") {
+  constexpr double largest = 3.4028234663852886e38;                 // FLT_MAX
+  constexpr double half_unit = 10141204801825835211973625643008.0;  // 2^103, half FLT_MAX's ulp
+  const double inf = std::numeric_limits<double>::infinity();
+  npy_array a;
+  a.shape = {12};
+  a.values = std::vector<double>{0.1,
+                                 -0.0,
+                                 1e-46,
+                                 -1e300,
+                                 1e300,
+                                 largest,
+                                 largest + half_unit / 2,
+                                 largest + half_unit,
+                                 -(largest + half_unit),
+                                 inf,
+                                 std::numeric_limits<double>::quiet_NaN(),
+                                 std::numeric_limits<double>::denorm_min()};
+  const std::vector<float> f = a.to_float();
+  const float flt_max = std::numeric_limits<float>::max();
+  const float finf = std::numeric_limits<float>::infinity();
+  CHECK(f[0] == 0.1f);
+  CHECK((f[1] == 0.0f && std::signbit(f[1])));
+  CHECK(f[2] == 0.0f);
+  CHECK(f[3] == -finf);
+  CHECK(f[4] == finf);
+  CHECK(f[5] == flt_max);
+  CHECK(f[6] == flt_max);  // within half a unit: rounds down
+  CHECK(f[7] == finf);     // the tie rounds to even, which is past the largest float
+  CHECK(f[8] == -finf);
+  CHECK(f[9] == finf);
+  CHECK(std::isnan(f[10]));
+  CHECK(f[11] == 0.0f);
 }
 
 TEST_CASE("npy: byte order, format 2.0, scalars and empty arrays", "[io][npy]") {
@@ -130,9 +173,14 @@ TEST_CASE("npy: bad files are reported clearly", "[io][npy][errors]") {
   CHECK_THROWS_WITH(quanta::io::read_npy(fixture("f4_fortran.npy")),
                     StartsWith("read_npy: \"" + fixture("f4_fortran.npy") +
                                "\" has fortran_order True; expected C order"));
-  CHECK_THROWS_WITH(quanta::io::read_npy(fixture("f8_2x3.npy")),
-                    StartsWith("read_npy: \"" + fixture("f8_2x3.npy") + "\" has dtype '<f8'") &&
-                        Contains("expected float32, float16, int8, uint8, int16 or int32"));
+  // int64, which quanta does not read, made from the float64 fixture by its type code.
+  std::vector<unsigned char> int64_bytes = file_bytes(fixture("f8_2x3.npy"));
+  const std::size_t descr_at = std::string(int64_bytes.begin(), int64_bytes.end()).find("<f8");
+  int64_bytes[descr_at + 1] = 'i';
+  CHECK_THROWS_WITH(
+      quanta::io::parse_npy(int64_bytes, "int64"),
+      StartsWith("parse_npy: \"int64\" has dtype '<i8'") &&
+          Contains("expected float32, float16, float64, int8, uint8, int16 or int32"));
   CHECK_THROWS_WITH(quanta::io::read_npy(fixture("f4_truncated.npy")),
                     Contains("holds 19 bytes of data; expected 24 for shape (2, 3) of float32 "
                              "(the file is truncated)"));

@@ -1,5 +1,6 @@
 // Writes the layer dumps the `quanta` tool's end-to-end tests compare: a reference run, a good
 // run, a run whose quality drops at layer2, and inputs that must be rejected.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -91,5 +92,39 @@ int main(int argc, char** argv) {
   std::vector<float> with_nan = layers[0];
   with_nan[5] = std::nanf("");
   write(root / "nan.npy", with_nan, shape);
+
+  // Calibration samples for calibrate and advise: four samples and one held out. "spiky" is
+  // Gaussian with one large value per sample: at 8 bits its grid is too coarse for the bulk
+  // (minmax) or the spike is clipped (the other methods), at 16 bits it is fine.
+  const std::vector<std::int64_t> sample_shape = {1, 8, 16, 16};
+  const std::size_t sample_size = 8 * 16 * 16;
+  for (int s = 0; s < 5; ++s) {
+    const fs::path dir = root / "calib" / (s < 4 ? "s" + std::to_string(s) : "held_out");
+    fs::create_directories(dir);
+    std::mt19937 sample_gen(static_cast<std::uint32_t>(100 + s));
+    std::vector<float> conv(sample_size), relu(sample_size), spiky(sample_size);
+    for (std::size_t i = 0; i < sample_size; ++i) {
+      conv[i] = dist(sample_gen);
+      relu[i] = std::max(0.0f, 2.0f * dist(sample_gen));
+      spiky[i] = dist(sample_gen);
+    }
+    spiky[static_cast<std::size_t>(s) * 97] = 200.0f + 10.0f * static_cast<float>(s);
+    write(dir / "conv1.npy", conv, sample_shape);
+    write(dir / "relu1.npy", relu, sample_shape);
+    write(dir / "spiky.npy", spiky, sample_shape);
+  }
+  // A sample that lacks a tensor, and one whose tensor has another shape.
+  fs::create_directories(root / "calib" / "short");
+  write(root / "calib" / "short" / "conv1.npy", layers[0], shape);
+  fs::create_directories(root / "calib" / "reshaped");
+  for (const char* name : {"conv1", "relu1", "spiky"})
+    write(root / "calib" / "reshaped" / (std::string(name) + ".npy"),
+          std::vector<float>(2 * 8 * 8, 0.5f), {2, 8, 8});
+  // An encodings file that failing runs of calibrate must leave as it is.
+  std::ofstream(root / "kept.json") << "{}\n";
+  // float64, as np.save writes a default NumPy array.
+  std::vector<double> doubles(weight.begin(), weight.end());
+  const std::vector<std::int64_t> weight_shape = {4, 3, 3, 3};
+  quanta::io::write_npy<double>((root / "weight_f64.npy").string(), doubles, weight_shape);
   return 0;
 }

@@ -23,12 +23,13 @@
 #include "quanta/span.hpp"
 
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0) of the dtypes layer dumps and quantized
-// tensors use: float32, float16, int8, uint8, int16, int32, in C order. Either byte order is read;
-// files are written in the host's. float16 elements are quanta::float16 values.
+// tensors use: float32, float16, int8, uint8, int16, int32, and float64 (np.save writes it for a
+// default NumPy array; to_float() rounds it), in C order. Either byte order is read; files are
+// written in the host's. float16 elements are quanta::float16 values.
 namespace quanta::io {
 
 // The order of npy_array::storage.
-enum class npy_dtype { float32, float16, int8, uint8, int16, int32 };
+enum class npy_dtype { float32, float16, int8, uint8, int16, int32, float64 };
 
 }  // namespace quanta::io
 
@@ -41,9 +42,9 @@ struct npy_type_info {
 };
 
 // Indexed by io::npy_dtype.
-inline constexpr npy_type_info npy_types[] = {{"float32", 'f', 4}, {"float16", 'f', 2},
-                                              {"int8", 'i', 1},    {"uint8", 'u', 1},
-                                              {"int16", 'i', 2},   {"int32", 'i', 4}};
+inline constexpr npy_type_info npy_types[] = {
+    {"float32", 'f', 4}, {"float16", 'f', 2}, {"int8", 'i', 1},   {"uint8", 'u', 1},
+    {"int16", 'i', 2},   {"int32", 'i', 4},   {"float64", 'f', 8}};
 
 inline const npy_type_info& npy_info(io::npy_dtype t) noexcept {
   return npy_types[static_cast<std::size_t>(t)];
@@ -58,12 +59,38 @@ inline const char* npy_dtype_name(npy_dtype t) noexcept {
   return detail::npy_info(t).name;
 }
 
-// A tensor read from or written to a .npy file. values holds one of the six element types; its
+}  // namespace quanta::io
+
+namespace quanta::detail {
+
+template <class T>
+float npy_element_to_float(T v) noexcept {
+  return static_cast<float>(v);
+}
+
+// C++ leaves a double beyond float's range undefined; IEEE rounds it to the largest float when
+// it lies within half a unit of it and to infinity past that.
+inline float npy_element_to_float(double v) noexcept {
+  constexpr double largest = static_cast<double>(std::numeric_limits<float>::max());
+  // FLT_MAX + half its unit in the last place: 2^128 - 2^103.
+  constexpr double overflow = 340282356779733661637539395458142568448.0;
+  if (v >= overflow) return std::numeric_limits<float>::infinity();
+  if (v <= -overflow) return -std::numeric_limits<float>::infinity();
+  if (v > largest) return std::numeric_limits<float>::max();
+  if (v < -largest) return -std::numeric_limits<float>::max();
+  return static_cast<float>(v);
+}
+
+}  // namespace quanta::detail
+
+namespace quanta::io {
+
+// A tensor read from or written to a .npy file. values holds one of the seven element types; its
 // index is the npy_dtype.
 struct npy_array {
-  using storage =
-      std::variant<std::vector<float>, std::vector<float16>, std::vector<std::int8_t>,
-                   std::vector<std::uint8_t>, std::vector<std::int16_t>, std::vector<std::int32_t>>;
+  using storage = std::variant<std::vector<float>, std::vector<float16>, std::vector<std::int8_t>,
+                               std::vector<std::uint8_t>, std::vector<std::int16_t>,
+                               std::vector<std::int32_t>, std::vector<double>>;
 
   std::vector<std::int64_t> shape;  // () for a scalar
   storage values;
@@ -82,13 +109,15 @@ struct npy_array {
   }
 
   // Every element converted to float: float16 exactly, integers by value (int32 beyond 2^24 rounds
-  // to the nearest float).
+  // to the nearest float), float64 to the nearest float, where a magnitude past float's range
+  // (above FLT_MAX by half a unit or more) becomes an infinity of its sign, as IEEE conversion
+  // does, and NaN stays NaN.
   std::vector<float> to_float() const {
     return std::visit(
         [](const auto& v) {
           std::vector<float> out(v.size());
           for (std::size_t i = 0; i < v.size(); ++i)
-            out[i] = static_cast<float>(v[i]);
+            out[i] = detail::npy_element_to_float(v[i]);
           return out;
         },
         values);
@@ -215,8 +244,8 @@ inline io::npy_dtype npy_dtype_from_descr(const char* function, const std::strin
     }
   }
   QUANTA_THROW(function, ": \"", source, "\" has dtype '", descr,
-               "'; expected float32, float16, int8, uint8, int16 or int32 "
-               "('<f4', '<f2', '|i1', '|u1', '<i2', '<i4'; convert with x.astype(...))");
+               "'; expected float32, float16, float64, int8, uint8, int16 or int32 "
+               "('<f4', '<f2', '<f8', '|i1', '|u1', '<i2', '<i4'; convert with x.astype(...))");
 }
 
 template <class T>
@@ -470,8 +499,9 @@ inline void write_npy(const std::string& path, const npy_array& array) {
 // Writes `values` with `shape` (C order).
 template <class T>
 void write_npy(const std::string& path, span<const T> values, span<const std::int64_t> shape) {
-  static_assert(std::is_constructible_v<npy_array::storage, std::vector<T>>,
-                "write_npy: expected float, quanta::float16, int8, uint8, int16 or int32 values");
+  static_assert(
+      std::is_constructible_v<npy_array::storage, std::vector<T>>,
+      "write_npy: expected float, quanta::float16, double, int8, uint8, int16 or int32 values");
   npy_array array;
   array.shape.assign(shape.begin(), shape.end());
   array.values = std::vector<T>(values.begin(), values.end());

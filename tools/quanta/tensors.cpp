@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include <quanta/io/npy.hpp>
 
@@ -74,8 +76,15 @@ tensor load_tensor(const std::string& path,
   t.shape = array.shape;
   t.dtype = quanta::io::npy_dtype_name(array.dtype());
   t.is_float = array.dtype() == quanta::io::npy_dtype::float32 ||
-               array.dtype() == quanta::io::npy_dtype::float16;
+               array.dtype() == quanta::io::npy_dtype::float16 ||
+               array.dtype() == quanta::io::npy_dtype::float64;
   t.values = array.to_float();
+  // np.save writes float64 for a default NumPy array; quanta works in float32, and says so.
+  static std::set<std::string> noted;  // once per file, though a command may read it again
+  if (array.dtype() == quanta::io::npy_dtype::float64 && noted.insert(path).second) {
+    std::fprintf(stderr, "quanta: note: %s is float64; its values are rounded to float32\n",
+                 path.c_str());
+  }
   return t;
 }
 

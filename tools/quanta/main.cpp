@@ -1,4 +1,5 @@
-// quanta: compare layer dumps of two runs, encode or inspect a tensor, validate an encodings file.
+// quanta: compare layer dumps of two runs, encode or inspect a tensor, calibrate or validate an
+// encodings file.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -19,7 +20,9 @@ const char* const overview =
     "  compare REF TEST   per-tensor cosine, SQNR, max abs error, relative L2 of two dumps\n"
     "  encode FILE        the encoding(s) of a tensor and the error they give\n"
     "  inspect FILE       range, histogram, and each range method's SQNR\n"
-#if QUANTA_CLI_HAVE_VALIDATE
+#if QUANTA_CLI_HAVE_ENCODINGS_FILES
+    "  calibrate INPUT... an encodings file (QNN overrides) from calibration dumps and weights\n"
+    "  advise INPUT...    per tensor, the smallest bitwidth and method meeting a target\n"
     "  validate FILE      what a QNN converter would reject or change in an encodings file\n"
 #endif
     "\n"
@@ -50,7 +53,9 @@ int main(int argc, char** argv) {
     {"compare", run_compare, compare_usage},
     {"encode", run_encode, encode_usage},
     {"inspect", run_inspect, inspect_usage},
-#if QUANTA_CLI_HAVE_VALIDATE
+#if QUANTA_CLI_HAVE_ENCODINGS_FILES
+    {"calibrate", run_calibrate, calibrate_usage},
+    {"advise", run_advise, advise_usage},
     {"validate", run_validate, validate_usage},
 #endif
   };

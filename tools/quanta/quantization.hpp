@@ -19,8 +19,9 @@ struct quantization {
   std::string profile_name = "qnn";
 };
 
-// --bits, --scheme, --signed, --profile.
-quantization read_quantization(const arguments& a);
+// --bits, --scheme, --signed, --profile. Commands whose --bits is a list of widths read it
+// themselves (read_bits false; the bitwidth is then 8).
+quantization read_quantization(const arguments& a, bool read_bits = true);
 // "8-bit asymmetric unsigned, profile qnn"
 std::string describe(const quantization& q);
 

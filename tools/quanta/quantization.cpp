@@ -2,9 +2,9 @@
 
 namespace quanta_cli {
 
-quantization read_quantization(const arguments& a) {
+quantization read_quantization(const arguments& a, bool read_bits) {
   quantization q;
-  q.options.bitwidth = a.integer("bits", 8);
+  q.options.bitwidth = read_bits ? a.integer("bits", 8) : 8;
   if (q.options.bitwidth < 2 || q.options.bitwidth > 16) {
     throw usage_error("--bits is " + std::to_string(q.options.bitwidth) + "; expected 2..16");
   }

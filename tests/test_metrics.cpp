@@ -3,29 +3,22 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/random_floats.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <vector>
 
 using quanta::error_accumulator;
 using quanta::error_stats;
 using quanta::sqnr_convention;
+using quanta::test::random_floats;
 
 namespace {
 
 const double inf = std::numeric_limits<double>::infinity();
-
-std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float stddev = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, stddev);
-  std::vector<float> v(n);
-  for (auto& x : v)
-    x = dist(gen);
-  return v;
-}
 
 std::vector<float> perturbed(const std::vector<float>& x, std::uint32_t seed, float noise) {
   std::vector<float> y = random_floats(x.size(), seed, noise);

@@ -4,22 +4,14 @@
 
 #include <quanta/encoding.hpp>
 
+#include "support/random_floats.hpp"
+
 #include <cstdint>
-#include <random>
 #include <vector>
 
 namespace quanta::test {
 
 using bytes = std::vector<std::uint8_t>;
-
-inline std::vector<float> random_floats(std::size_t n, unsigned seed, float stddev = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, stddev);
-  std::vector<float> x(n);
-  for (auto& v : x)
-    v = dist(gen);
-  return x;
-}
 
 inline encoding_options four_bit(bool is_signed, scheme kind = scheme::asymmetric) {
   encoding_options o;

@@ -3,9 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include "data/calibrate_reference.hpp"
+#include "data/entropy_peer_vectors.hpp"
 #include "data/nvidia_entropy_vectors.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -18,7 +21,7 @@ using quanta::scheme;
 
 TEST_CASE("entropy: merge into levels and expand over non-empty bins", "[calibrate][entropy]") {
   const std::vector<double> p = {1, 0, 2, 3, 5, 3, 1, 7};
-  const auto q = quanta::detail::expand_candidate(p.data(), p, 2, entropy_variant::tensorrt);
+  const auto q = quanta::detail::expand_candidate(p.data(), p, 2);
   CHECK(q == std::vector<double>{2, 0, 2, 2, 4, 4, 4, 4});
 }
 
@@ -76,6 +79,142 @@ TEST_CASE("entropy: tensorrt picks the bin NVIDIA's own code picks",
   }
 }
 
+namespace {
+
+using entropy_peer_vectors::peer;
+
+histogram peer_histogram(const entropy_peer_vectors::entropy_case& c) {
+  return histogram::from_counts(c.counts, c.lo, c.hi, histogram_domain::value,
+                                static_cast<float>(c.data_min), static_cast<float>(c.data_max));
+}
+
+entropy_variant variant_of(const entropy_peer_vectors::entropy_case& c) {
+  return c.who == peer::mxnet ? entropy_variant::mxnet : entropy_variant::onnxruntime;
+}
+
+// The grid each peer's default num_quantized_bins stands for: MXNet's 255 is int8, its 511 uint8
+// over [0, t]; ORT's 128 does not depend on the grid.
+encoding_options peer_grid(const entropy_peer_vectors::entropy_case& c) {
+  if (c.quantized_bins != 511) return quanta_test::int_narrow(8);
+  encoding_options o;
+  o.is_signed = false;
+  o.kind = scheme::asymmetric;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("entropy: mxnet and onnxruntime pick the window their own code picks",
+          "[calibrate][entropy][mxnet][onnxruntime]") {
+  // tests/data/generate_entropy_peer_vectors.py ran MXNet 1.5.1's _get_optimal_threshold and ONNX
+  // Runtime's HistogramCollector on these data: symmetric, ReLU-like, long-tailed and skewed data,
+  // sparse histograms, 255 to 8001 bins (even and odd), 127 to 511 quantized bins, and two ORT
+  // batches that widen the histogram. The runner-up is often within 1e-6 of the minimum, so the
+  // exact bin holds only because quanta repeats the peers' float32 arithmetic.
+  std::size_t mxnet = 0, onnxruntime = 0;
+  for (const auto& c : entropy_peer_vectors::cases()) {
+    CAPTURE(c.name);
+    REQUIRE_FALSE(c.nan_candidate);
+    (c.who == peer::mxnet ? mxnet : onnxruntime) += 1;
+    const histogram h = peer_histogram(c);
+    const encoding_options o = peer_grid(c);
+    entropy_options eo = entropy_options::for_variant(variant_of(c));
+    eo.quantized_bins = c.quantized_bins;
+    const auto r = quanta::detail::centred_entropy_search("test", h, o, eo);
+    CHECK(r.k == c.quantized_bins / 2 + c.chosen);
+    // The peers' thresholds are float32 edges of their histograms; quanta computes the same.
+    CHECK(r.hi == c.threshold_hi);
+    CHECK(r.lo == c.threshold_lo);
+    // entropy_encoding makes that range an encoding, with each peer's default num_quantized_bins
+    // (MXNet's from the grid, ORT's 128) where the case used it.
+    const bool peer_default = c.who == peer::mxnet
+                                  ? c.quantized_bins == 255 || c.quantized_bins == 511
+                                  : c.quantized_bins == 128;
+    const entropy_options defaults = entropy_options::for_variant(variant_of(c));
+    CHECK(quanta::entropy_encoding(h, o, peer_default ? defaults : eo) ==
+          quanta::detail::histogram_range_encoding(h, std::min(r.lo, r.hi), r.hi, o));
+  }
+  CHECK(mxnet >= 8);
+  CHECK(onnxruntime >= 8);
+}
+
+TEST_CASE("entropy: mxnet and onnxruntime differ where their Q rules differ",
+          "[calibrate][entropy][mxnet][onnxruntime]") {
+  // The same histogram through both rules: ORT's truncated Q, spread over empty bins and missing
+  // in the remainder bins, moves the window on most of MXNet's cases (by 1% to 34% of the
+  // threshold; one skewed case keeps it).
+  std::size_t differ = 0, compared = 0;
+  for (const auto& c : entropy_peer_vectors::cases()) {
+    if (c.who != peer::mxnet || c.counts.size() == c.quantized_bins || c.counts.size() > 2001) {
+      continue;
+    }
+    const histogram h = peer_histogram(c);
+    entropy_options mx = entropy_options::for_variant(entropy_variant::mxnet);
+    entropy_options ort = entropy_options::for_variant(entropy_variant::onnxruntime);
+    mx.quantized_bins = ort.quantized_bins = c.quantized_bins;
+    const auto a = quanta::detail::centred_entropy_search("test", h, peer_grid(c), mx);
+    const auto b = quanta::detail::centred_entropy_search("test", h, peer_grid(c), ort);
+    ++compared;
+    differ += a.k != b.k ? 1 : 0;
+  }
+  CHECK(compared >= 5);
+  CHECK(2 * differ > compared);
+}
+
+TEST_CASE("entropy: symmetric_entropy_histogram counts what np.histogram counts",
+          "[calibrate][entropy][mxnet][onnxruntime]") {
+  // The data holds values on numpy's float32 edges and one float below them, for each bin count.
+  const std::vector<float>& x = entropy_peer_vectors::histogram_data();
+  for (const auto& c : entropy_peer_vectors::histogram_cases()) {
+    CAPTURE(c.bins);
+    const histogram h = quanta::symmetric_entropy_histogram(x, c.bins);
+    CHECK(std::vector<double>(h.counts().begin(), h.counts().end()) == c.counts);
+    CHECK(h.lo() == -static_cast<double>(h.observed_abs_max()));
+    CHECK(h.observed_min() == *std::min_element(x.begin(), x.end()));
+    CHECK(h.observed_max() == *std::max_element(x.begin(), x.end()));
+  }
+  // All zeros: numpy widens the empty range to [-0.5, 0.5].
+  const histogram zeros = quanta::symmetric_entropy_histogram(std::vector<float>(4, 0.0f), 5);
+  CHECK(zeros.lo() == -0.5);
+  CHECK(zeros.counts()[2] == 4.0);
+  CHECK_THROWS_WITH(quanta::symmetric_entropy_histogram(std::vector<float>{}, 5),
+                    "symmetric_entropy_histogram: x is empty; expected at least one value");
+  CHECK_THROWS_WITH(quanta::symmetric_entropy_histogram(
+                        std::vector<float>{1.0f, std::numeric_limits<float>::quiet_NaN()}, 5),
+                    "symmetric_entropy_histogram: x[1] is nan; expected a finite value");
+  CHECK_THROWS_WITH(quanta::symmetric_entropy_histogram(std::vector<float>{1.0f}, 1),
+                    "symmetric_entropy_histogram: bins is 1; expected 2..16777216");
+  // End to end: ORT's defaults on this data (128 bins, 128 quantized bins: one candidate, the
+  // whole range clamped to the data).
+  const histogram h = quanta::symmetric_entropy_histogram(x, 128);
+  const auto e = quanta::entropy_encoding(
+      h, quanta_test::int_narrow(8), entropy_options::for_variant(entropy_variant::onnxruntime));
+  CHECK(e ==
+        quanta::compute_encoding(h.observed_min(), h.observed_max(), quanta_test::int_narrow(8)));
+}
+
+TEST_CASE("entropy: numpy's float32 sum and the peers' smoothing", "[calibrate][entropy]") {
+  // 2^24 + 1 + 1 added in order loses both ones (each sum is a tie, rounded to even); numpy's
+  // eight running sums add (v0 + v1) + (v2 + v3), so 1 + 1 = 2 survives.
+  std::vector<float> v(9, 0.0f);
+  v[0] = 16777216.0f;
+  v[2] = 1.0f;
+  v[3] = 1.0f;
+  CHECK(quanta::detail::numpy_sum(v) == 16777218.0f);
+  // Past 128 values the halves are summed apart (at a multiple of 8), past 8192 the blocks in
+  // order: 8192 ones and then 2^24 - 8192 make 2^24 exactly, whatever the grouping inside.
+  std::vector<float> ones(8193, 1.0f);
+  ones[8192] = 16777216.0f - 8192.0f;
+  CHECK(quanta::detail::numpy_sum(ones) == 16777216.0f);
+  std::vector<float> d = {0.0f, 3.0f, 0.0f, 1.0f};
+  REQUIRE(quanta::detail::smooth_float32(d, 1e-4));
+  CHECK(d[0] == 1e-4f);
+  CHECK(d[1] == 3.0f + static_cast<float>(-1e-4));
+  CHECK(d[3] == 1.0f + static_cast<float>(-1e-4));
+  std::vector<float> zeros(3, 0.0f);
+  CHECK_FALSE(quanta::detail::smooth_float32(zeros, 1e-4));
+}
+
 TEST_CASE("entropy: a candidate with nothing in its kept bins never wins (NVIDIA picks its NaN)",
           "[calibrate][entropy][nvidia]") {
   // Every value lies above 0.6 of the maximum. For the first candidates the kept bins are empty, Q
@@ -124,10 +263,11 @@ TEST_CASE("entropy: the O(levels) prefix form equals the direct divergence",
   }
   // Smoothing (MXNet's eps) takes the direct path; the threshold stays near the fast one.
   const auto fast = quanta::entropy_encoding(h, quanta_test::int_narrow(8));
-  const auto mxnet = quanta::entropy_encoding(h, quanta_test::int_narrow(8),
-                                              entropy_options::for_variant(entropy_variant::mxnet));
-  CHECK(mxnet.max() > 0.5f * fast.max());
-  CHECK(mxnet.max() < 2.0f * fast.max());
+  entropy_options smoothed;
+  smoothed.smoothing = 1e-4;
+  const auto slow = quanta::entropy_encoding(h, quanta_test::int_narrow(8), smoothed);
+  CHECK(slow.max() > 0.5f * fast.max());
+  CHECK(slow.max() < 2.0f * fast.max());
 }
 
 TEST_CASE("entropy: asymmetric windows over a value histogram", "[calibrate][entropy]") {
@@ -161,11 +301,36 @@ TEST_CASE("entropy: per channel and errors", "[calibrate][entropy]") {
   CHECK_THROWS_WITH(quanta::entropy_encoding(small, quanta_test::int_narrow(8), too_far),
                     "entropy_encoding: histogram has 100 bins and start_bin is 101; expected "
                     "start_bin <= bins");
-  // MXNet's groups need at least one bin per level.
+  // MXNet and ORT need the histogram they build: values over [-t, t]; MXNet's has odd bins.
   CHECK_THROWS_WITH(quanta::entropy_encoding(small, quanta_test::int_narrow(8),
                                              entropy_options::for_variant(entropy_variant::mxnet)),
-                    "entropy_encoding: histogram has 100 bins and start_bin is 128; expected "
-                    "levels (128) <= start_bin < bins");
+                    "entropy_encoding: entropy_variant::mxnet with a magnitude histogram over [0, "
+                    "1]; expected a value histogram over [-t, t] (symmetric_entropy_histogram "
+                    "builds the peer's)");
+  const std::vector<double> counts(300, 1.0);
+  const histogram even = histogram::from_counts(counts, -1.0, 1.0);
+  CHECK_THROWS_WITH(quanta::entropy_encoding(even, quanta_test::int_narrow(8),
+                                             entropy_options::for_variant(entropy_variant::mxnet)),
+                    "entropy_encoding: entropy_variant::mxnet with 300 bins; expected an odd bin "
+                    "count (MXNet's default is 8001)");
+  CHECK_THROWS_WITH(
+      quanta::entropy_encoding(histogram::from_counts(counts, -1.0, 2.0),
+                               quanta_test::int_narrow(8),
+                               entropy_options::for_variant(entropy_variant::onnxruntime)),
+      Catch::StartsWith("entropy_encoding: entropy_variant::onnxruntime with a value histogram "
+                        "over [-1, 2]; expected a value histogram over [-t, t]"));
+  entropy_options wide = entropy_options::for_variant(entropy_variant::onnxruntime);
+  wide.quantized_bins = 302;
+  CHECK_THROWS_WITH(quanta::entropy_encoding(even, quanta_test::int_narrow(8), wide),
+                    "entropy_encoding: histogram has 300 bins and quantized_bins is 302; expected "
+                    "2 <= quantized_bins and quantized_bins / 2 <= bins / 2");
+  wide.quantized_bins = 300;  // one candidate, the whole histogram
+  CHECK(quanta::entropy_encoding(even, quanta_test::int_narrow(8), wide).max() == 1.0f);
+  entropy_options started = entropy_options::for_variant(entropy_variant::onnxruntime);
+  started.start_bin = 130;
+  CHECK_THROWS_WITH(quanta::entropy_encoding(even, quanta_test::int_narrow(8), started),
+                    "entropy_encoding: entropy_variant::onnxruntime with start_bin 130; expected 0 "
+                    "(the candidates start at quantized_bins / 2)");
   // NVIDIA's default on fewer than 128 bins: the whole range is the only candidate.
   CHECK(quanta::entropy_encoding(small, quanta_test::int_narrow(8)).max() == 1.0f);
   histogram value(256);

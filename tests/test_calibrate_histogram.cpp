@@ -283,6 +283,28 @@ TEST_CASE("histogram: errors, and nothing changes when one is thrown", "[calibra
                     Catch::StartsWith("histogram::from_counts: counts[1] is -1"));
   CHECK_THROWS_WITH(histogram::from_counts(std::vector<double>{1.0, 1.0}, 1.0, 1.0),
                     Catch::StartsWith("histogram::from_counts: range is [1, 1]"));
+
+  // With the extremes of the data the counts came from.
+  const std::vector<double> two = {1.0, 1.0};
+  const histogram seen =
+      histogram::from_counts(two, -2.0, 2.0, histogram_domain::value, -1.5f, 0.5f);
+  CHECK(seen.observed_min() == -1.5f);
+  CHECK(seen.observed_max() == 0.5f);
+  CHECK(seen.hi() == 2.0);
+  CHECK_THROWS_WITH(
+      histogram::from_counts(two, -2.0, 2.0, histogram_domain::value, -2.5f, 0.5f),
+      "histogram::from_counts: observed range is [-2.5, 0.5]; expected min <= max inside the "
+      "histogram's range [-2, 2]");
+  CHECK_THROWS_WITH(histogram::from_counts(two, -2.0, 2.0, histogram_domain::value, 1.0f, 0.5f),
+                    Catch::StartsWith("histogram::from_counts: observed range is [1, 0.5]"));
+  // Magnitudes: the data may be negative, its largest magnitude inside [0, hi].
+  const histogram mags =
+      histogram::from_counts(two, 0.0, 2.0, histogram_domain::magnitude, -2.0f, 1.0f);
+  CHECK(mags.observed_abs_max() == 2.0f);
+  CHECK_THROWS_WITH(
+      histogram::from_counts(two, 0.0, 2.0, histogram_domain::magnitude, -3.0f, 1.0f),
+      "histogram::from_counts: observed range is [-3, 1]; expected min <= max inside the "
+      "histogram's range [0, 2] (magnitudes)");
 }
 
 TEST_CASE("channel_histograms: one histogram per channel", "[calibrate][histogram]") {

@@ -121,6 +121,29 @@ class histogram {
     return h;
   }
 
+  // The same, with the extremes of x that the counts came from (methods that clamp to the
+  // observed range, such as ONNX Runtime's entropy calibration, need them). A value histogram needs
+  // lo <= observed_min <= observed_max <= hi; a magnitude histogram max(|min|, |max|) <= hi.
+  static histogram from_counts(span<const double> counts, double lo, double hi,
+                               histogram_domain domain, float observed_min, float observed_max) {
+    constexpr const char* function = "histogram::from_counts";
+    histogram h = from_counts(counts, lo, hi, domain);
+    const bool magnitude = domain == histogram_domain::magnitude;
+    const double top = magnitude ? std::max(std::fabs(static_cast<double>(observed_min)),
+                                            std::fabs(static_cast<double>(observed_max)))
+                                 : static_cast<double>(observed_max);
+    const bool inside = observed_min <= observed_max && top <= hi &&
+                        (magnitude || static_cast<double>(observed_min) >= lo);
+    if (!inside) {
+      QUANTA_THROW(function, ": observed range is [", observed_min, ", ", observed_max,
+                   "]; expected min <= max inside the histogram's range [", lo, ", ", hi, "]",
+                   magnitude ? " (magnitudes)" : "");
+    }
+    h.observed_min_ = observed_min;
+    h.observed_max_ = observed_max;
+    return h;
+  }
+
   // Adds a batch. Throws for an empty batch, or for NaN/Inf unless the histogram skips them; the
   // histogram is unchanged when it throws.
   template <class Arch = default_arch>

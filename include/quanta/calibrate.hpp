@@ -8,4 +8,5 @@
 #include "quanta/calibrate/mse.hpp"
 #include "quanta/calibrate/observer.hpp"
 #include "quanta/calibrate/percentile.hpp"
+#include "quanta/calibrate/pytorch_histogram.hpp"
 #include "quanta/calibrate/tf_enhanced.hpp"

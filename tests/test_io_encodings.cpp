@@ -486,7 +486,8 @@ TEST_CASE("encodings files: malformed files give errors naming tensor and field"
                     StartsWith("read_encodings: param_encodings[0]: name is missing"));
   CHECK_THROWS_WITH(
       read_encodings(v1(R"({"name": "w", "dtype": "INT", "enc_type": "LPBQ", "bw": 8})")),
-      StartsWith("read_encodings: param_encodings: w: enc_type is \"LPBQ\"; expected PER_TENSOR"));
+      StartsWith("read_encodings: param_encodings: w: compressed_bw is missing; expected the "
+                 "bitwidth of the codes, 2..7"));
   CHECK_THROWS_WITH(read_encodings(v1(R"({"name": "w", "dtype": "INT", "enc_type": "PER_CHANNEL",
       "bw": 8, "is_sym": true, "scale": [0.5, 0.25], "offset": [-128]})")),
                     StartsWith("read_encodings: param_encodings: w: offset is [-128]; expected a "
@@ -975,6 +976,16 @@ TEST_CASE("encodings files: write, read, write gives the same bytes", "[io][enco
           tensor_encoding::per_block({encoding{0.5f, 0, 4, true}, encoding{0.25f, 0, 4, true},
                                       encoding{0.125f, 0, 4, true}, encoding{1.0f, 0, 4, true}},
                                      1, 32, {2, 2}, true);
+      quanta::lpbq_encoding lpbq;
+      lpbq.channel_scales = {0.0625f, 3.0e-3f};
+      lpbq.block_scales = {16, 1, 7, 16, 2, 9};
+      lpbq.block_size = 16;
+      f.params["lpbq 4-8"] = tensor_encoding::from_lpbq(lpbq, 1, {2, 3});
+      if (v == encodings_version::v1_0_0) {
+        lpbq.decompressed_bitwidth = 12;
+        lpbq.block_scales[1] = 256;
+        f.params["lpbq 4-12"] = tensor_encoding::from_lpbq(lpbq, std::nullopt);
+      }
     }
     if (v != encodings_version::v2_0_0) {
       f.activations["f16"] = tensor_encoding::floating(16);
@@ -1077,6 +1088,184 @@ TEST_CASE("encodings files: random files quanta writes read back identically",
   }
   CHECK(written > 800);
   CHECK(refused > 10);
+}
+
+TEST_CASE("encodings files: LPBQ entries in 1.0.0 and 2.0.0", "[io][encodings][lpbq]") {
+  std::mt19937 rng(16);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(3 * 64);
+  for (float& v : w)
+    v = normal(rng);
+  const std::vector<std::int64_t> shape = {3, 64};
+  const auto layout = quanta::block_layout::from_shape(shape, 1, 16);
+  const quanta::lpbq_encoding lpbq = quanta::compute_lpbq_encodings(w, layout);
+  encodings_file f;
+  f.params["proj/weight"] = tensor_encoding::from_lpbq(lpbq, 1, {3, 4});
+
+  // 1.0.0 as AIMET exports it: bw the decompressed width, offsets -2^(bw-1), block scales flat.
+  const std::string v1 = write_encodings(f, version(encodings_version::v1_0_0));
+  const auto e1 = nlohmann::json::parse(v1)["param_encodings"][0];
+  CHECK(e1["enc_type"] == "LPBQ");
+  CHECK(e1["dtype"] == "INT");
+  CHECK(e1["bw"] == 8);
+  CHECK(e1["compressed_bw"] == 4);
+  CHECK(e1["is_sym"] == true);
+  CHECK(e1["block_size"] == 16);
+  CHECK(e1["offset"] == nlohmann::json::array({-128, -128, -128}));
+  REQUIRE(e1["scale"].size() == 3);
+  CHECK(e1["scale"][2].get<double>() == static_cast<double>(lpbq.channel_scales[2]));
+  REQUIRE(e1["per_block_int_scale"].size() == 12);
+  CHECK(e1["per_block_int_scale"][5].get<int>() == lpbq.block_scales[5]);
+  const auto r1 = read_encodings(v1);
+  CHECK(r1.warnings.empty());
+  const tensor_encoding& t1 = r1.encodings.params.at("proj/weight");
+  CHECK(t1.layout == granularity::lpbq);
+  CHECK(t1.lpbq == lpbq);
+  CHECK(!t1.axis);
+  CHECK(t1.is_symmetric);
+
+  // 2.0.0: int4 codes, decompressed to int8; both scale arrays nested by the weight's blocks.
+  const std::string v2 = write_encodings(f, version(encodings_version::v2_0_0));
+  const auto e2 = nlohmann::json::parse(v2)["param_encodings"][0];
+  CHECK(e2["output_dtype"] == "int4");
+  CHECK(e2["axis"] == 1);
+  CHECK(e2["block_size"] == 16);
+  CHECK(e2.count("y_scale") == 0);
+  REQUIRE(e2["per_channel_float_scale"].size() == 3);
+  REQUIRE(e2["per_channel_float_scale"][1].size() == 1);
+  CHECK(e2["per_channel_float_scale"][1][0].get<double>() ==
+        static_cast<double>(lpbq.channel_scales[1]));
+  REQUIRE(e2["per_block_int_scale"].size() == 3);
+  REQUIRE(e2["per_block_int_scale"][2].size() == 4);
+  CHECK(e2["per_block_int_scale"][2][3].get<int>() == lpbq.block_scales[11]);
+  CHECK(read_encodings(v2).encodings == f);
+
+  // Without a shape, a 2-D weight blocked along axis 1 or 0 is nested [channels, blocks] or
+  // [blocks, channels].
+  encodings_file unshaped = f;
+  unshaped.params["proj/weight"].shape.clear();
+  CHECK(write_encodings(unshaped, version(encodings_version::v2_0_0)) == v2);
+  // The expanded per-block encodings quantize as the LPBQ encoding does.
+  CHECK(quanta::lpbq_block_encodings(layout, t1.lpbq).size() == 12);
+}
+
+TEST_CASE("encodings files: LPBQ errors name the tensor and the field",
+          "[io][encodings][lpbq][errors]") {
+  using Catch::Contains;
+  using Catch::StartsWith;
+  // A valid 1.0.0 LPBQ entry, and files of it with one field removed or changed.
+  const nlohmann::json good = nlohmann::json::parse(
+      R"({"name": "w", "dtype": "INT", "enc_type": "LPBQ", "bw": 8, "compressed_bw": 4,
+          "block_size": 4, "is_sym": true, "scale": [0.5, 0.25], "offset": [-128, -128],
+          "per_block_int_scale": [1, 16, 3, 4]})");
+  const auto v1_file = [](const nlohmann::json& entry) {
+    return nlohmann::json{{"version", "1.0.0"},
+                          {"activation_encodings", nlohmann::json::array()},
+                          {"param_encodings", nlohmann::json::array({entry})}}
+        .dump();
+  };
+  const auto without = [&](const char* key) {
+    nlohmann::json entry = good;
+    entry.erase(key);
+    return v1_file(entry);
+  };
+  const auto changed = [&](const char* key, const nlohmann::json& value) {
+    nlohmann::json entry = good;
+    entry[key] = value;
+    return v1_file(entry);
+  };
+  CHECK(read_encodings(v1_file(good)).encodings.params.at("w").lpbq.block_scales ==
+        std::vector<std::uint16_t>{1, 16, 3, 4});
+  CHECK_THROWS_WITH(read_encodings(without("per_block_int_scale")),
+                    StartsWith("read_encodings: param_encodings: w: per_block_int_scale is "
+                               "missing"));
+  CHECK_THROWS_WITH(read_encodings(without("block_size")),
+                    StartsWith("read_encodings: param_encodings: w: block_size is missing"));
+  const auto no_sym = read_encodings(without("is_sym"));
+  CHECK(any_warning_contains(no_sym.warnings, "w: is_sym is missing; read as true"));
+  CHECK_THROWS_WITH(read_encodings(changed("is_sym", false)),
+                    StartsWith("read_encodings: param_encodings: w: is_sym is false; expected "
+                               "true (LPBQ is symmetric)"));
+  CHECK_THROWS_WITH(read_encodings(changed("per_block_int_scale", {1, 17, 3, 4})),
+                    StartsWith("read_encodings: param_encodings: w: per_block_int_scale[1] is "
+                               "17; expected an integer in 1..16"));
+  CHECK_THROWS_WITH(read_encodings(changed("per_block_int_scale", {0, 16, 3, 4})),
+                    StartsWith("read_encodings: param_encodings: w: per_block_int_scale[0] is 0"));
+  CHECK_THROWS_WITH(read_encodings(changed("per_block_int_scale", {1, 16, 3})),
+                    Contains("expected a whole number (>= 1) of blocks for each of the 2"));
+  CHECK_THROWS_WITH(read_encodings(changed("offset", {-128, -127})),
+                    StartsWith("read_encodings: param_encodings: w: offset[1] is -127; expected "
+                               "-128"));
+  CHECK_THROWS_WITH(read_encodings(changed("compressed_bw", 8)),
+                    StartsWith("read_encodings: param_encodings: w: compressed_bw is 8; expected "
+                               "the bitwidth of the codes, 2..7"));
+  CHECK_THROWS_WITH(
+      read_encodings(
+          R"({"version": "1.0.0", "param_encodings": [{"name": "w", "dtype": "INT", "enc_type": "PER_BLOCK", "bw": 4, "is_sym": true, "scale": [0.5], "offset": [-8], "block_size": 4, "compressed_bw": 4}]})"),
+      StartsWith("read_encodings: param_encodings: w: compressed_bw is 4; expected no such field "
+                 "unless enc_type is LPBQ"));
+
+  const auto v2 = [](const std::string& fields) {
+    return R"({"version": "2.0.0", "activation_encodings": [], "param_encodings": [{"name": "w", )" +
+           fields + "}]}";
+  };
+  const std::string good2 =
+      R"("output_dtype": "int4", "per_channel_float_scale": [[0.01], [0.02]], "per_block_int_scale": [[1, 2], [16, 4]], "axis": 1, "block_size": 4)";
+  const auto t2 = read_encodings(v2(good2)).encodings.params.at("w");
+  CHECK(t2.layout == granularity::lpbq);
+  CHECK(t2.lpbq.decompressed_bitwidth == 8);
+  CHECK(t2.shape == std::vector<std::size_t>{2, 2});
+  const auto replaced2 = [&](const std::string& from, const std::string& to) {
+    std::string s = good2;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  CHECK_THROWS_WITH(read_encodings(v2(replaced2("\"int4\"", "\"uint4\""))),
+                    StartsWith("read_encodings: param_encodings: w: output_dtype is \"uint4\"; "
+                               "expected int2..int8 for LPBQ"));
+  CHECK_THROWS_WITH(read_encodings(v2(replaced2("[[0.01], [0.02]]", "[0.01, 0.02]"))),
+                    StartsWith("read_encodings: param_encodings: w: per_channel_float_scale is "
+                               "[0.01,0.02]; expected per_block_int_scale's shape with the "
+                               "blocked axis reduced to 1"));
+  CHECK_THROWS_WITH(read_encodings(v2(replaced2("\"axis\": 1", "\"axis\": 2"))),
+                    StartsWith("read_encodings: param_encodings: w: axis is 2; expected an axis "
+                               "of per_block_int_scale's 2 dimensions"));
+  CHECK_THROWS_WITH(read_encodings(v2(good2 + R"(, "y_scale": [0.5])")),
+                    StartsWith("read_encodings: param_encodings: w: y_scale is [0.5]; expected no "
+                               "such field in an LPBQ entry"));
+  CHECK_THROWS_WITH(read_encodings(v2(replaced2("[16, 4]", "[17, 4]"))),
+                    Contains("per_block_int_scale[2] is 17; expected an integer in 1..16"));
+
+  // The writer refuses what the versions cannot hold.
+  quanta::lpbq_encoding e;
+  e.channel_scales = {0.5f};
+  e.block_scales = {3, 16};
+  e.block_size = 8;
+  encodings_file f;
+  f.params["w"] = tensor_encoding::from_lpbq(e, 1);
+  CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v0_6_1)),
+                    StartsWith("write_encodings: param_encodings: w: is LPBQ, which 0.6.1 files "
+                               "cannot hold"));
+  f.params["w"].lpbq.decompressed_bitwidth = 12;
+  CHECK_NOTHROW(write_encodings(f, version(encodings_version::v1_0_0)));
+  CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v2_0_0)),
+                    Contains("expected decompressed_bitwidth = 2 x bitwidth"));
+  f.params["w"].lpbq.decompressed_bitwidth = 8;
+  f.params["w"].axis = 2;
+  CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v2_0_0)),
+                    Contains(": shape is empty with axis 2"));
+  f.params["w"].axis.reset();
+  CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v2_0_0)),
+                    StartsWith("write_encodings: param_encodings: w: axis is unset"));
+  f.params["w"].lpbq.block_scales[1] = 17;
+  CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v1_0_0)),
+                    StartsWith("write_encodings: param_encodings: w: encoding.block_scales[1] is "
+                               "17; expected 1..16"));
+  f.params["w"].lpbq.block_scales[1] = 16;
+  f.params["w"].shape = {1, 3};
+  f.params["w"].axis = 1;
+  CHECK_THROWS_WITH(write_encodings(f, version(encodings_version::v2_0_0)),
+                    Contains("shape holds 3 block scales"));
 }
 
 #endif  // QUANTA_TEST_HAVE_IO

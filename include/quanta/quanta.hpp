@@ -14,6 +14,7 @@
 #include "quanta/error_stats.hpp"
 #include "quanta/float16.hpp"
 #include "quanta/io/npy.hpp"
+#include "quanta/lpbq.hpp"
 #include "quanta/metrics.hpp"
 #include "quanta/min_max_result.hpp"
 #include "quanta/pack.hpp"

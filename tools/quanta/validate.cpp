@@ -1,8 +1,8 @@
 // quanta validate FILE: what a QNN converter would reject or silently change in an encodings file.
 //
 // The file is walked as JSON, not through io::read_encodings: the reader refuses at the first
-// entry it cannot hold (an LPBQ entry, a duplicate name), where a validator has to go on and
-// report every tensor.
+// entry it cannot hold (a VECTOR entry, a duplicate name, an LPBQ block scale outside 1..2^k),
+// where a validator has to go on and report every tensor.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -14,12 +14,14 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+#include "quanta/lpbq.hpp"
 
 // Whether nlohmann throws (its exceptions are turned into quanta::error) or aborts.
 #if (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)) && \
@@ -34,8 +36,10 @@
 // states the rules: field by field, what each version can hold, and what a reader reports.
 //   0.6.1  QNN/SNPE --quantization_overrides: {"activation_encodings": {name: [entry, ...]}, ...},
 //          one entry per channel, offsets on the unsigned grid, is_symmetric "True"/"False".
-//   1.0.0  lists of {name, dtype, enc_type, bw, is_sym, scale[], offset[], block_size}.
-//   2.0.0  lists of {name, output_dtype, y_scale, y_zero_point, axis, block_size} (ONNX QDQ).
+//   1.0.0  lists of {name, dtype, enc_type, bw, is_sym, scale[], offset[], block_size}; LPBQ
+//          entries add compressed_bw and per_block_int_scale[].
+//   2.0.0  lists of {name, output_dtype, y_scale, y_zero_point, axis, block_size} (ONNX QDQ);
+//          LPBQ entries hold per_channel_float_scale and per_block_int_scale instead of y_*.
 namespace quanta::io {
 
 enum class encodings_version { v0_6_1, v1_0_0, v2_0_0 };
@@ -58,7 +62,8 @@ enum class tensor_kind {
   bitwidth_only,  // integer at `bitwidth` bits, range left to the consumer's own calibration
 };
 
-enum class granularity { per_tensor, per_channel, per_block };
+// lpbq: low-power blockwise quantization (AIMET's enc_type LPBQ), held in tensor_encoding::lpbq.
+enum class granularity { per_tensor, per_channel, per_block, lpbq };
 
 // Everything a file says about one tensor.
 struct tensor_encoding {
@@ -71,8 +76,12 @@ struct tensor_encoding {
   std::optional<int> axis;     // per_channel: the channel axis; per_block: the blocked axis
   std::size_t block_size = 0;  // per_block only
   // per_block: the shape of the encodings array (2.0.0 nests y_scale by it); empty means flat.
+  // lpbq: the shape of the block scales (2.0.0 nests per_block_int_scale by it); empty means flat.
   std::vector<std::size_t> shape;
   int bitwidth = 0;  // float_tensor (16 or 32) and bitwidth_only; quantized reads encodings
+  // layout == lpbq: channel and block scales, bitwidths and block size (`encodings` is empty,
+  // is_symmetric true, axis the blocked axis). quanta::lpbq_block_encodings expands it.
+  lpbq_encoding lpbq;
 
   static tensor_encoding per_tensor(const encoding& e, bool is_symmetric = false) {
     tensor_encoding t;
@@ -101,6 +110,16 @@ struct tensor_encoding {
     t.is_symmetric = is_symmetric;
     return t;
   }
+  static tensor_encoding from_lpbq(lpbq_encoding e, std::optional<int> axis,
+                                   std::vector<std::size_t> shape = {}) {
+    tensor_encoding t;
+    t.layout = granularity::lpbq;
+    t.lpbq = std::move(e);
+    t.axis = axis;
+    t.shape = std::move(shape);
+    t.is_symmetric = true;
+    return t;
+  }
   static tensor_encoding floating(int bitwidth) {
     tensor_encoding t;
     t.kind = tensor_kind::float_tensor;
@@ -118,7 +137,7 @@ struct tensor_encoding {
   friend bool operator==(const tensor_encoding& a, const tensor_encoding& b) {
     return a.kind == b.kind && a.layout == b.layout && a.encodings == b.encodings &&
            a.is_symmetric == b.is_symmetric && a.axis == b.axis && a.block_size == b.block_size &&
-           a.shape == b.shape && a.bitwidth == b.bitwidth;
+           a.shape == b.shape && a.bitwidth == b.bitwidth && a.lpbq == b.lpbq;
   }
   friend bool operator!=(const tensor_encoding& a, const tensor_encoding& b) { return !(a == b); }
 };
@@ -698,26 +717,127 @@ inline io::tensor_encoding read_legacy_tensor(const json_place& at, const nlohma
   return io::tensor_encoding::per_channel(std::move(encodings), std::nullopt, first.is_symmetric);
 }
 
+// --- LPBQ (1.0.0 and 2.0.0) ----------------------------------------------------------------------
+
+// The block scales of an LPBQ entry: integers in 1..2^k, a whole number of blocks per channel.
+inline std::vector<std::uint16_t> read_lpbq_block_scales(
+    const json_place& at, const char* field, const std::vector<const nlohmann::json*>& values,
+    std::size_t channels, int scale_bits) {
+  const std::int64_t top = std::int64_t{1} << scale_bits;
+  std::vector<std::uint16_t> out;
+  out.reserve(values.size());
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const std::string name = message(field, "[", k, "]");
+    out.push_back(static_cast<std::uint16_t>(json_integer_in(
+        at, name.c_str(), *values[k], 1, top,
+        message("an integer in 1..", top, " (", scale_bits, "-bit block scales)").c_str())));
+  }
+  if (out.empty() || out.size() % channels != 0) {
+    json_fail_text(
+        at, field, message(out.size(), " block scales"),
+        message("a whole number (>= 1) of blocks for each of the ", channels, " channel scales")
+            .c_str());
+  }
+  return out;
+}
+
+inline std::vector<float> read_lpbq_channel_scales(const json_place& at, const char* field,
+                                                   const std::vector<const nlohmann::json*>& v) {
+  std::vector<float> out;
+  out.reserve(v.size());
+  for (std::size_t k = 0; k < v.size(); ++k)
+    out.push_back(json_scale(at, message(field, "[", k, "]").c_str(), *v[k]));
+  return out;
+}
+
+inline const nlohmann::json& json_required(const json_place& at, const nlohmann::json& obj,
+                                           const char* key, const char* expected) {
+  const auto* f = json_field(obj, key);
+  if (!f) json_missing(at, key, expected);
+  return *f;
+}
+
+// AIMET 1.0.0: bw is the decompressed bitwidth, compressed_bw the codes', scale one float per
+// channel, offset -2^(bw-1) per channel, per_block_int_scale [channels, blocks] flattened.
+inline io::tensor_encoding read_v1_lpbq_entry(const json_place& at, const nlohmann::json& obj,
+                                              std::vector<std::string>& warnings) {
+  warn_unknown_keys(at, obj,
+                    {"name", "dtype", "enc_type", "bw", "compressed_bw", "is_sym", "scale",
+                     "offset", "block_size", "per_block_int_scale"},
+                    warnings);
+  const auto& dtype = json_required(at, obj, "dtype", "\"INT\" for LPBQ");
+  if (json_string(at, "dtype", dtype) != "INT") json_fail(at, "dtype", dtype, "\"INT\" for LPBQ");
+  lpbq_encoding e;
+  e.decompressed_bitwidth = static_cast<int>(
+      json_integer_in(at, "bw", json_required(at, obj, "bw", "the decompressed bitwidth"), 3, 16,
+                      "the decompressed bitwidth, 3..16, for LPBQ"));
+  const std::string compressed_expected =
+      message("the bitwidth of the codes, 2..", e.decompressed_bitwidth - 1, " (below bw)");
+  e.bitwidth = static_cast<int>(json_integer_in(
+      at, "compressed_bw", json_required(at, obj, "compressed_bw", compressed_expected.c_str()), 2,
+      e.decompressed_bitwidth - 1, compressed_expected.c_str()));
+  e.block_size = static_cast<std::size_t>(json_integer_in(
+      at, "block_size", json_required(at, obj, "block_size", "an integer >= 1 for LPBQ"), 1,
+      std::numeric_limits<std::int64_t>::max(), "an integer >= 1"));
+  if (const auto* sym = json_field(obj, "is_sym")) {
+    if (!json_bool(at, "is_sym", *sym)) json_fail(at, "is_sym", *sym, "true (LPBQ is symmetric)");
+  } else {
+    warnings.push_back(message(at.where,
+                               ": is_sym is missing; read as true (LPBQ is symmetric, and QNN's "
+                               "converter needs the field: qualcomm/aimet issue 4091)"));
+  }
+  const auto& scale = json_required(at, obj, "scale", "a list of per-channel scales for LPBQ");
+  const auto& offset = json_required(at, obj, "offset", "a list of per-channel offsets for LPBQ");
+  if (!scale.is_array() || scale.empty()) json_fail(at, "scale", scale, "a non-empty list");
+  if (!offset.is_array() || offset.size() != scale.size()) {
+    json_fail(at, "offset", offset,
+              message("a list of ", scale.size(), " offsets, as many as scale").c_str());
+  }
+  std::vector<const nlohmann::json*> scales;
+  for (const auto& v : scale)
+    scales.push_back(&v);
+  e.channel_scales = read_lpbq_channel_scales(at, "scale", scales);
+  const std::int64_t centre = centred_offset(e.decompressed_bitwidth);
+  for (std::size_t k = 0; k < offset.size(); ++k) {
+    const std::string name = message("offset[", k, "]");
+    json_integer_in(at, name.c_str(), offset[k], centre, centre,
+                    message(centre, " (-2^(bw-1): LPBQ is symmetric)").c_str());
+  }
+  const auto& blocks = json_required(at, obj, "per_block_int_scale", "a list of block scales");
+  if (!blocks.is_array()) json_fail(at, "per_block_int_scale", blocks, "a flat list of integers");
+  std::vector<const nlohmann::json*> block_values;
+  for (const auto& v : blocks)
+    block_values.push_back(&v);
+  e.block_scales = read_lpbq_block_scales(at, "per_block_int_scale", block_values,
+                                          e.channel_scales.size(), e.block_scale_bitwidth());
+  return io::tensor_encoding::from_lpbq(std::move(e), std::nullopt);
+}
+
 // --- 1.0.0 --------------------------------------------------------------------------------------
 
 inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::json& obj,
                                          const io::read_options& o,
                                          std::vector<std::string>& warnings) {
+  if (const auto* t = json_field(obj, "enc_type"); t && t->is_string() && *t == "LPBQ") {
+    return read_v1_lpbq_entry(at, obj, warnings);
+  }
   warn_unknown_keys(at, obj,
                     {"name", "dtype", "enc_type", "bw", "is_sym", "scale", "offset", "block_size"},
                     warnings);
-  for (const char* unsupported : {"per_block_int_scale", "compressed_bw", "zero_point_shift"}) {
-    if (const auto* f = json_field(obj, unsupported)) {
-      json_fail(at, unsupported, *f,
-                "no such field (LPBQ and shifted int2 grids are not supported)");
+  for (const char* lpbq_only : {"per_block_int_scale", "compressed_bw"}) {
+    if (const auto* f = json_field(obj, lpbq_only)) {
+      json_fail(at, lpbq_only, *f, "no such field unless enc_type is LPBQ");
     }
+  }
+  if (const auto* f = json_field(obj, "zero_point_shift")) {
+    json_fail(at, "zero_point_shift", *f, "no such field (shifted int2 grids are not supported)");
   }
   const auto* dtype = json_field(obj, "dtype");
   if (!dtype) json_missing(at, "dtype", "\"INT\" or \"FLOAT\"");
   const std::string& type = json_string(at, "dtype", *dtype);
   if (type != "INT" && type != "FLOAT") json_fail(at, "dtype", *dtype, "\"INT\" or \"FLOAT\"");
   const auto* enc_type = json_field(obj, "enc_type");
-  if (!enc_type) json_missing(at, "enc_type", "PER_TENSOR, PER_CHANNEL or PER_BLOCK");
+  if (!enc_type) json_missing(at, "enc_type", "PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ");
   const std::string& layout = json_string(at, "enc_type", *enc_type);
   io::granularity g = io::granularity::per_tensor;
   if (layout == "PER_CHANNEL") {
@@ -725,7 +845,7 @@ inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::j
   } else if (layout == "PER_BLOCK") {
     g = io::granularity::per_block;
   } else if (layout != "PER_TENSOR") {
-    json_fail(at, "enc_type", *enc_type, "PER_TENSOR, PER_CHANNEL or PER_BLOCK");
+    json_fail(at, "enc_type", *enc_type, "PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ");
   }
   const auto* bw = json_field(obj, "bw");
   if (!bw) json_missing(at, "bw", "the bitwidth");
@@ -804,6 +924,7 @@ inline io::tensor_encoding read_v1_entry(const json_place& at, const nlohmann::j
     case io::granularity::per_channel:
       return io::tensor_encoding::per_channel(std::move(encodings), std::nullopt, is_symmetric);
     case io::granularity::per_block:
+    case io::granularity::lpbq:  // read by read_v1_lpbq_entry
       break;
   }
   return io::tensor_encoding::per_block(std::move(encodings), std::nullopt, block_size, {},
@@ -850,16 +971,84 @@ inline void flatten_nested(const json_place& at, const char* field, const nlohma
     flatten_nested(at, field, item, depth + 1, shape, out);
 }
 
+// The extent of each axis but `axis`, which is 1: the shape of 2.0.0's per_channel_float_scale
+// for block scales of shape `shape` blocked along `axis`.
+inline std::vector<std::size_t> lpbq_channel_shape(std::vector<std::size_t> shape,
+                                                   std::size_t axis) {
+  shape[axis] = 1;
+  return shape;
+}
+
+// `axis` (negative counts from the end) as an index into a shape of rank `rank`, or rank if out
+// of range.
+inline std::size_t resolved_axis(int axis, std::size_t rank) noexcept {
+  const std::int64_t a = axis < 0 ? static_cast<std::int64_t>(rank) + axis : axis;
+  return a < 0 || a >= static_cast<std::int64_t>(rank) ? rank : static_cast<std::size_t>(a);
+}
+
+// AIMET 2.0.0: output_dtype the codes' signed type, decompressed to twice its bits (so block scales
+// take as many bits as the codes); per_channel_float_scale and per_block_int_scale nested by the
+// tensor's shape, the blocked axis reduced to 1 and to the block count.
+inline io::tensor_encoding read_v2_lpbq_entry(const json_place& at, const nlohmann::json& obj,
+                                              std::vector<std::string>& warnings) {
+  warn_unknown_keys(at, obj,
+                    {"name", "output_dtype", "per_channel_float_scale", "per_block_int_scale",
+                     "axis", "block_size"},
+                    warnings);
+  for (const char* other : {"y_scale", "y_zero_point"}) {
+    if (const auto* f = json_field(obj, other)) {
+      json_fail(at, other, *f, "no such field in an LPBQ entry (per_channel_float_scale)");
+    }
+  }
+  const auto& dtype = json_required(at, obj, "output_dtype", "int2..int8 for LPBQ");
+  int b = 0;
+  bool is_signed = false;
+  read_output_dtype(at, dtype, b, is_signed);
+  if (!is_signed || b > 8) {
+    json_fail(at, "output_dtype", dtype,
+              "int2..int8 for LPBQ (signed codes, decompressed to twice their bits, at most 16)");
+  }
+  const auto& axis_v = json_required(at, obj, "axis", "the blocked axis of an LPBQ encoding");
+  const int axis = static_cast<int>(
+      json_integer_in(at, "axis", axis_v, lowest_axis, highest_axis, "a tensor axis, -64..63"));
+  lpbq_encoding e;
+  e.bitwidth = b;
+  e.decompressed_bitwidth = 2 * b;
+  e.block_size = static_cast<std::size_t>(json_integer_in(
+      at, "block_size", json_required(at, obj, "block_size", "an integer >= 1 for LPBQ"), 1,
+      std::numeric_limits<std::int64_t>::max(), "an integer >= 1"));
+  const auto& channel_v =
+      json_required(at, obj, "per_channel_float_scale", "the per-channel scales of LPBQ");
+  const auto& block_v = json_required(at, obj, "per_block_int_scale", "the block scales of LPBQ");
+  std::vector<std::size_t> shape;
+  std::vector<const nlohmann::json*> blocks;
+  flatten_nested(at, "per_block_int_scale", block_v, 0, shape, blocks);
+  const std::size_t a = resolved_axis(axis, shape.size());
+  if (a == shape.size()) {
+    json_fail(at, "axis", axis_v,
+              message("an axis of per_block_int_scale's ", shape.size(), " dimensions").c_str());
+  }
+  std::vector<std::size_t> channel_shape;
+  std::vector<const nlohmann::json*> channels;
+  flatten_nested(at, "per_channel_float_scale", channel_v, 0, channel_shape, channels);
+  if (channel_shape != lpbq_channel_shape(shape, a)) {
+    json_fail(at, "per_channel_float_scale", channel_v,
+              "per_block_int_scale's shape with the blocked axis reduced to 1");
+  }
+  e.channel_scales = read_lpbq_channel_scales(at, "per_channel_float_scale", channels);
+  e.block_scales = read_lpbq_block_scales(at, "per_block_int_scale", blocks,
+                                          e.channel_scales.size(), e.block_scale_bitwidth());
+  return io::tensor_encoding::from_lpbq(std::move(e), axis, std::move(shape));
+}
+
 inline io::tensor_encoding read_v2_entry(const json_place& at, const nlohmann::json& obj,
                                          const io::read_options& o,
                                          std::vector<std::string>& warnings) {
+  if (json_field(obj, "per_block_int_scale") || json_field(obj, "per_channel_float_scale")) {
+    return read_v2_lpbq_entry(at, obj, warnings);
+  }
   warn_unknown_keys(
       at, obj, {"name", "output_dtype", "y_scale", "y_zero_point", "axis", "block_size"}, warnings);
-  for (const char* unsupported : {"per_block_int_scale", "per_channel_float_scale"}) {
-    if (const auto* f = json_field(obj, unsupported)) {
-      json_fail(at, unsupported, *f, "no such field (LPBQ encodings are not supported)");
-    }
-  }
   const auto* dtype = json_field(obj, "output_dtype");
   if (!dtype) json_missing(at, "output_dtype", "int2..int16, uint2..uint16 or int32");
   int b = 0;
@@ -932,6 +1121,7 @@ inline io::tensor_encoding read_v2_entry(const json_place& at, const nlohmann::j
     case io::granularity::per_channel:
       return io::tensor_encoding::per_channel(std::move(encodings), axis, centred);
     case io::granularity::per_block:
+    case io::granularity::lpbq:  // read by read_v2_lpbq_entry
       break;
   }
   return io::tensor_encoding::per_block(std::move(encodings), axis, block_size, std::move(shape),
@@ -998,6 +1188,73 @@ inline void read_section(const char* function, const nlohmann::json& section, bo
 
 // --- writing ------------------------------------------------------------------------------------
 
+// The shape 2.0.0 nests an LPBQ tensor's block scales by: its own, or for a 2-D weight blocked
+// along axis 1 (-1) [channels, blocks per channel], along axis 0 (-2) [blocks per channel,
+// channels]. Empty when neither applies.
+inline std::vector<std::size_t> lpbq_write_shape(const io::tensor_encoding& t) {
+  if (!t.shape.empty()) return t.shape;
+  const std::size_t channels = t.lpbq.channel_scales.size();
+  const std::size_t per_channel = channels == 0 ? 0 : t.lpbq.block_scales.size() / channels;
+  if (!t.axis) return {};
+  if (*t.axis == 1 || *t.axis == -1) return {channels, per_channel};
+  if (*t.axis == 0 || *t.axis == -2) return {per_channel, channels};
+  return {};
+}
+
+inline void check_lpbq_for_write(const char* function, const std::string& label,
+                                 const io::tensor_encoding& t, io::encodings_version version) {
+  if (version == io::encodings_version::v0_6_1) {
+    QUANTA_THROW(function, ": ", label,
+                 ": is LPBQ, which 0.6.1 files cannot hold; expected version 1.0.0 or 2.0.0");
+  }
+  const std::string where = message(function, ": ", label);
+  check_lpbq_encoding(where.c_str(), t.lpbq);
+  if (!t.encodings.empty()) {
+    QUANTA_THROW(function, ": ", label, ": an LPBQ tensor has ", t.encodings.size(),
+                 " encodings; expected none (its scales are in lpbq)");
+  }
+  if (!t.is_symmetric) {
+    QUANTA_THROW(function, ": ", label,
+                 ": an LPBQ tensor has is_symmetric false; expected true (LPBQ is symmetric)");
+  }
+  if (version != io::encodings_version::v2_0_0) return;
+  if (t.lpbq.decompressed_bitwidth != 2 * t.lpbq.bitwidth || t.lpbq.bitwidth > 8) {
+    QUANTA_THROW(function, ": ", label, ": LPBQ with bitwidth ", t.lpbq.bitwidth,
+                 " and decompressed_bitwidth ", t.lpbq.decompressed_bitwidth,
+                 ", which 2.0.0 cannot say; expected decompressed_bitwidth = 2 x bitwidth (2.0.0 "
+                 "names only the codes' type, int2..int8), or version 1.0.0");
+  }
+  if (!t.axis) {
+    QUANTA_THROW(function, ": ", label,
+                 ": axis is unset; expected the blocked axis (2.0.0 "
+                 "files need it)");
+  }
+  const std::vector<std::size_t> shape = lpbq_write_shape(t);
+  if (shape.empty()) {
+    QUANTA_THROW(function, ": ", label, ": shape is empty with axis ", *t.axis,
+                 "; expected the shape of the block scales (2.0.0 nests per_block_int_scale by "
+                 "it; only axis 0 or 1 of a 2-D weight has a default)");
+  }
+  if (shape.size() > max_scale_rank) {
+    QUANTA_THROW(function, ": ", label, ": shape has rank ", shape.size(), "; expected at most ",
+                 max_scale_rank, " (2.0.0 nests the block scales by shape)");
+  }
+  const std::size_t a = resolved_axis(*t.axis, shape.size());
+  if (a == shape.size()) {
+    QUANTA_THROW(function, ": ", label, ": axis is ", *t.axis, "; expected an axis of shape's ",
+                 shape.size(), " dimensions");
+  }
+  std::size_t product = 1;
+  for (std::size_t d : shape)
+    product = checked_product(function, product, d);
+  if (product != t.lpbq.block_scales.size() || product / shape[a] != t.lpbq.channel_scales.size()) {
+    QUANTA_THROW(function, ": ", label, ": shape holds ", product, " block scales and ",
+                 shape[a] == 0 ? 0 : product / shape[a], " channel scales (axis ", *t.axis,
+                 " reduced), but the tensor has ", t.lpbq.block_scales.size(), " and ",
+                 t.lpbq.channel_scales.size(), "; expected equal counts");
+  }
+}
+
 inline void check_tensor_for_write(const char* function, const char* section, std::size_t index,
                                    const std::string& name, const io::tensor_encoding& t,
                                    io::encodings_version version) {
@@ -1035,6 +1292,10 @@ inline void check_tensor_for_write(const char* function, const char* section, st
       return;
     case io::tensor_kind::quantized:
       break;
+  }
+  if (t.layout == io::granularity::lpbq) {
+    check_lpbq_for_write(function, label, t, version);
+    return;
   }
   if (t.encodings.empty()) {
     QUANTA_THROW(function, ": ", label, ": encodings is empty; expected at least one encoding");
@@ -1149,6 +1410,8 @@ inline const char* enc_type_name(io::granularity g) noexcept {
       return "PER_CHANNEL";
     case io::granularity::per_block:
       return "PER_BLOCK";
+    case io::granularity::lpbq:
+      return "LPBQ";
   }
   return "?";
 }
@@ -1164,9 +1427,30 @@ inline ordered_json write_v1_entry(const std::string& name, const io::tensor_enc
   entry["dtype"] = "INT";
   entry["enc_type"] =
       enc_type_name(t.kind == io::tensor_kind::quantized ? t.layout : io::granularity::per_tensor);
-  entry["bw"] = t.kind == io::tensor_kind::quantized ? t.encodings[0].bitwidth : t.bitwidth;
+  if (t.kind == io::tensor_kind::bitwidth_only) {
+    entry["bw"] = t.bitwidth;
+  } else {
+    entry["bw"] =
+        t.layout == io::granularity::lpbq ? t.lpbq.decompressed_bitwidth : t.encodings[0].bitwidth;
+  }
   entry["is_sym"] = t.is_symmetric;
   if (t.kind == io::tensor_kind::bitwidth_only) return entry;
+  if (t.layout == io::granularity::lpbq) {
+    // AIMET's LPBQ entry: bw the decompressed width, offsets at the symmetric centre.
+    const lpbq_encoding& e = t.lpbq;
+    ordered_json scales = ordered_json::array();
+    ordered_json offsets = ordered_json::array();
+    for (float s : e.channel_scales) {
+      scales.push_back(static_cast<double>(s));
+      offsets.push_back(centred_offset(e.decompressed_bitwidth));
+    }
+    entry["compressed_bw"] = e.bitwidth;
+    entry["scale"] = std::move(scales);
+    entry["offset"] = std::move(offsets);
+    entry["block_size"] = e.block_size;
+    entry["per_block_int_scale"] = e.block_scales;
+    return entry;
+  }
   ordered_json scales = ordered_json::array();
   ordered_json offsets = ordered_json::array();
   for (const encoding& e : t.encodings) {
@@ -1193,7 +1477,25 @@ inline ordered_json nest(const std::vector<ordered_json>& values,
   return list;
 }
 
+inline ordered_json write_v2_lpbq_entry(const std::string& name, const io::tensor_encoding& t) {
+  const lpbq_encoding& e = t.lpbq;
+  const std::vector<std::size_t> shape = lpbq_write_shape(t);
+  std::vector<ordered_json> channels;
+  for (float c : e.channel_scales)
+    channels.emplace_back(static_cast<double>(c));
+  std::vector<ordered_json> blocks(e.block_scales.begin(), e.block_scales.end());
+  ordered_json entry = {{"name", name}};
+  entry["output_dtype"] = message("int", e.bitwidth);
+  entry["per_channel_float_scale"] =
+      nest(channels, lpbq_channel_shape(shape, resolved_axis(*t.axis, shape.size())), 0, 0);
+  entry["per_block_int_scale"] = nest(blocks, shape, 0, 0);
+  entry["axis"] = *t.axis;
+  entry["block_size"] = e.block_size;
+  return entry;
+}
+
 inline ordered_json write_v2_entry(const std::string& name, const io::tensor_encoding& t) {
+  if (t.layout == io::granularity::lpbq) return write_v2_lpbq_entry(name, t);
   const encoding& first = t.encodings[0];
   ordered_json entry = {{"name", name}};
   entry["output_dtype"] = message(first.is_signed ? "int" : "uint", first.bitwidth);

@@ -401,7 +401,7 @@ inline std::vector<unsigned char> read_npy_file_bytes(const char* function,
   std::vector<unsigned char> bytes;
   constexpr std::size_t chunk = std::size_t{1} << 16;
   std::size_t expected = 0;
-  try {
+  const auto read_chunks = [&] {
     while (in && (expected == 0 || bytes.size() <= expected)) {
       const std::size_t want = expected == 0 ? chunk : std::min(chunk, expected + 1 - bytes.size());
       const std::size_t old_size = bytes.size();
@@ -410,12 +410,19 @@ inline std::vector<unsigned char> read_npy_file_bytes(const char* function,
       bytes.resize(old_size + static_cast<std::size_t>(in.gcount()));
       if (expected == 0) expected = npy_expected_size(function, bytes, path);
     }
+  };
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+  try {
+    read_chunks();
   } catch (const std::ios_base::failure& failure) {
     // libstdc++ throws from the stream buffer (reading a directory, for one) whatever the
     // stream's exception mask says.
     QUANTA_THROW(function, ": path \"", path, "\" cannot be read (", failure.what(),
                  "); expected a regular .npy file");
   }
+#else
+  read_chunks();  // without exceptions the standard library aborts where it would throw
+#endif
   if (in.bad()) {
     QUANTA_THROW(function, ": path \"", path, "\" cannot be read (", std::strerror(errno),
                  "); expected a readable file");

@@ -395,6 +395,13 @@ inline encoding qnn_encoding(double lo, double hi, const encoding_options& o) {
   }
   const double steps = levels - 1.0;
   const double delta = (hi - lo) / steps;
+  if (!(delta > 0.0)) {
+    // A min_range so small (below about 1e-321) that the step underflows double: there is no
+    // grid, and lo / delta would be 0 / 0. Scale 0 makes compute_encoding report the range.
+    encoding e{0.0f, 0, o.bitwidth, o.is_signed, false};
+    e.zero_point = static_cast<std::int32_t>(e.storage_min());
+    return e;
+  }
   double offset;
   if (lo < 0.0 && hi > 0.0) {
     offset = -clamp_to(round_double(-lo / delta, rounding::half_away), 0.0, steps);
@@ -633,12 +640,27 @@ inline void check_options(const char* function, const encoding_options& o) {
   }
 }
 
+// Whether an encoding's scale can be used: finite and > 0, as check_encoding requires.
+inline bool usable_scale(const encoding& e) noexcept {
+  return std::isfinite(e.scale) && e.scale > 0.0f;
+}
+
+// A calibrated range end as float, saturated at +-FLT_MAX: a histogram's bins may extend past the
+// largest float, but no float value lies beyond it, so the saturated end covers the same data.
+// NaN stays NaN.
+inline float saturate_to_float(double v) noexcept {
+  constexpr double largest = static_cast<double>(std::numeric_limits<float>::max());
+  if (v > largest) return std::numeric_limits<float>::max();
+  if (v < -largest) return -std::numeric_limits<float>::max();
+  return static_cast<float>(v);
+}
+
 // A range whose scale overflows float (wider than about FLT_MAX, or QNN's min_range beyond it)
 // has no encoding, and neither has a QNN range whose min_range is so small that the scale rounds
 // to 0: an error that says so, rather than an encoding that fails check_encoding.
 inline encoding representable(const char* function, float min, float max, const encoding_options& o,
                               const encoding& e) {
-  if (!(std::isfinite(e.scale) && e.scale > 0.0f)) {
+  if (!usable_scale(e)) {
     QUANTA_THROW(function, ": the range [", min, ", ", max, "] gives scale ", e.scale,
                  " with these options; expected a range whose scale is a finite float > 0 (",
                  o.rules == profile::qnn ? "with profile::qnn, min_range included)"

@@ -157,10 +157,12 @@ inline std::vector<std::vector<double>> channel_values(const char* function, spa
 }
 
 // The encoding of [-a c, a c] by the options' rules (a symmetric grid of scale a for the
-// symmetric schemes); a = 0 (all-zero weights) gives the encoding of [0, 0].
-inline encoding fitted_encoding(double a, const encoding_options& o) {
-  const auto t = static_cast<float>(a * positive_codes(o));
-  return encoding_from_checked_range(-t, t, o);
+// symmetric schemes); a = 0 (all-zero weights) gives the encoding of [0, 0]. a c beyond the
+// largest float saturates at FLT_MAX (no weight lies beyond); a range whose scale still overflows
+// float (the asymmetric profiles' width 2 FLT_MAX) throws, naming it.
+inline encoding fitted_encoding(const char* function, double a, const encoding_options& o) {
+  const float t = saturate_to_float(a * positive_codes(o));
+  return representable(function, -t, t, o, encoding_from_checked_range(-t, t, o));
 }
 
 inline void check_fit_options(const char* function, const encoding_options& o) {
@@ -178,7 +180,7 @@ std::vector<encoding> fitted_encodings(const char* function, span<const float> w
   check_fit_options(function, o);
   std::vector<encoding> encodings;
   for (const auto& v : channel_values(function, w, layout))
-    encodings.push_back(fitted_encoding(fit(v, positive_codes(o)).scale, o));
+    encodings.push_back(fitted_encoding(function, fit(v, positive_codes(o)).scale, o));
   return encodings;
 }
 
@@ -213,7 +215,8 @@ inline encoding admm_encoding(span<const float> w, const encoding_options& optio
   detail::check_fit_options(function, options);
   const auto v = detail::to_double(function, w);
   return detail::fitted_encoding(
-      detail::admm_fit(v, detail::positive_codes(options), admm.max_iterations).scale, options);
+      function, detail::admm_fit(v, detail::positive_codes(options), admm.max_iterations).scale,
+      options);
 }
 
 inline std::vector<encoding> admm_encodings(span<const float> w, const channel_layout& layout,
@@ -230,7 +233,7 @@ inline encoding least_squares_encoding(span<const float> w, const encoding_optio
   detail::check_fit_options(function, options);
   const auto v = detail::to_double(function, w);
   return detail::fitted_encoding(
-      detail::least_squares_fit(v, detail::positive_codes(options)).scale, options);
+      function, detail::least_squares_fit(v, detail::positive_codes(options)).scale, options);
 }
 
 inline std::vector<encoding> least_squares_encodings(span<const float> w,

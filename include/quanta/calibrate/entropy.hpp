@@ -576,7 +576,8 @@ inline encoding entropy_encoding(const histogram& h, const encoding_options& opt
   detail::check_options(function, options);
   detail::check_histogram(function, h);
   detail::check_entropy(function, entropy);
-  return detail::entropy_encoding_checked(function, h, options, entropy);
+  return detail::calibrated(function, h,
+                            detail::entropy_encoding_checked(function, h, options, entropy));
 }
 
 inline std::vector<encoding> entropy_encodings(span<const histogram> histograms,

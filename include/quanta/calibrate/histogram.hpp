@@ -100,6 +100,13 @@ class histogram {
     if (!(std::isfinite(lo) && std::isfinite(hi) && lo < hi)) {
       QUANTA_THROW(function, ": range is [", lo, ", ", hi, "]; expected finite lo < hi");
     }
+    // Bin positions divide by the width: it must be a normal double, and hi - lo finite.
+    const double width = (hi - lo) / static_cast<double>(counts.size());
+    if (!(std::isfinite(hi - lo) && width >= std::numeric_limits<double>::min())) {
+      QUANTA_THROW(function, ": range [", lo, ", ", hi, "] over ", counts.size(),
+                   " bins gives bin width ", width,
+                   "; expected hi - lo finite and a width >= the smallest normal double");
+    }
     if (domain == histogram_domain::magnitude && lo != 0.0) {
       QUANTA_THROW(function, ": lo is ", lo, "; expected 0 for a magnitude histogram");
     }
@@ -111,12 +118,13 @@ class histogram {
     }
     h.counts_.assign(counts.begin(), counts.end());
     h.lo_ = lo;
-    h.width_ = (hi - lo) / static_cast<double>(counts.size());
+    h.width_ = width;
     h.total_ = 0.0;
     for (double c : counts)
       h.total_ += c;
-    h.observed_min_ = static_cast<float>(lo);
-    h.observed_max_ = static_cast<float>(hi);
+    // A range beyond the largest float holds no more float values than +-FLT_MAX.
+    h.observed_min_ = detail::saturate_to_float(lo);
+    h.observed_max_ = detail::saturate_to_float(hi);
     h.initialized_ = true;
     return h;
   }
@@ -168,7 +176,7 @@ class histogram {
       *this = other;
       return;
     }
-    grow_to(other.lo_, other.hi());
+    grow_to(function, other.lo_, other.hi());
     const double n = static_cast<double>(bins());
     for (std::size_t j = 0; j < other.bins(); ++j) {
       const double c = other.counts_[j];
@@ -255,7 +263,25 @@ class histogram {
     prepared p;
     p.range = detail::strided_range<Arch>(function, x, base, rows, stride, length, skip_non_finite_,
                                           p.has_non_finite);
+    // A growth that would overflow double throws here, before anything changes.
+    if (initialized_ && !p.range.empty()) {
+      const range_needed r = needed(p.range);
+      plan_growth(function, r.lo, r.hi);
+    }
     return p;
+  }
+
+  struct range_needed {
+    double lo, hi;
+  };
+
+  // The range a batch needs: its [min, max], or [0, max |x|] for a magnitude histogram.
+  range_needed needed(const min_max_result& batch) const noexcept {
+    if (domain_ == histogram_domain::magnitude) {
+      return {0.0, std::max(std::fabs(static_cast<double>(batch.min)),
+                            std::fabs(static_cast<double>(batch.max)))};
+    }
+    return {batch.min, batch.max};
   }
 
   template <class Arch>
@@ -263,23 +289,30 @@ class histogram {
               const prepared& p) {
     if (p.range.empty()) return;  // every value was skipped
     const bool magnitude = domain_ == histogram_domain::magnitude;
-    double bmin = p.range.min;
-    double bmax = p.range.max;
-    if (magnitude) {
-      bmax = std::max(std::fabs(bmin), std::fabs(bmax));
-      bmin = 0.0;
-    }
+    const range_needed batch = needed(p.range);
     if (!initialized_) {
-      set_first_range(bmin, bmax);
+      set_first_range(batch.lo, batch.hi);
     } else {
-      grow_to(bmin, bmax);
+      grow_to("histogram::observe", batch.lo, batch.hi);
     }
     const float lo = bin_lo();
     const float scale = bin_scale();
     const auto n = static_cast<std::uint32_t>(bins());
     double added = 0.0;
+    // The float bin rule needs lo and bins / width as finite floats, the scale > 0. A range that
+    // grew past -FLT_MAX, or one from from_counts whose width over- or underflows that quotient,
+    // finds each value's bin in double instead (see docs/calibration.md).
+    const bool float_rule = std::isfinite(lo) && std::isfinite(scale) && scale > 0.0f;
     for (std::size_t row = 0; row < rows; ++row) {
       const float* r = x + row * stride;
+      if (!float_rule) {
+        for (std::size_t i = 0; i < length; ++i) {
+          if (!std::isfinite(r[i])) continue;
+          counts_[bin_in_double(magnitude ? std::fabs(r[i]) : r[i])] += 1.0;
+          added += 1.0;
+        }
+        continue;
+      }
       if (!p.has_non_finite) {
         detail::histogram_fill<Arch>(r, length, magnitude, lo, scale, n, counts_.data());
         added += static_cast<double>(length);
@@ -328,8 +361,25 @@ class histogram {
     return v + std::max(std::ldexp(1.0, std::min(misses, 1000) - 64), std::ldexp(v, -52));
   }
 
-  void grow_to(double lo_needed, double hi_needed) {
-    if (lo_needed >= lo_ && hi_needed <= hi()) return;
+  // floor((a - lo) / width) clamped to the bins, in double.
+  std::size_t bin_in_double(float a) const noexcept {
+    const double t = std::floor((static_cast<double>(a) - lo_) / width_);
+    const auto last = static_cast<double>(bins() - 1);
+    if (!(t > 0.0)) return 0;
+    return static_cast<std::size_t>(std::min(t, last));
+  }
+
+  // m old bins to shift by and the factor k; k = 1 when no growth is needed.
+  struct growth {
+    double m = 0.0;
+    double k = 1.0;
+  };
+
+  // The growth that covers [lo_needed, hi_needed], or an error when the grown range, its bin
+  // width or the shift would overflow double (a histogram from from_counts with bins far
+  // narrower than the range to cover: float data alone never comes near).
+  growth plan_growth(const char* function, double lo_needed, double hi_needed) const {
+    if (lo_needed >= lo_ && hi_needed <= hi()) return {};
     const double n = static_cast<double>(bins());
     double m = 0.0;
     if (lo_needed < lo_) {
@@ -345,6 +395,21 @@ class histogram {
     // it asks for the old hi() too: (k - 1) * bins >= m keeps it in exact arithmetic only.
     for (int misses = 1; new_lo + width_ * k * n < new_hi_needed || (k - 1.0) * n < m; ++misses)
       k = next_candidate(k, misses);
+    if (!(std::isfinite(new_lo) && std::isfinite(width_ * k) &&
+          std::isfinite(new_lo + width_ * k * n))) {
+      QUANTA_THROW(function, ": growing the range [", lo_, ", ", hi(), "] (bin width ", width_,
+                   ") to cover [", lo_needed, ", ", hi_needed,
+                   "] overflows double; expected a range to cover fewer than about 1e300 bin "
+                   "widths across");
+    }
+    return {m, k};
+  }
+
+  void grow_to(const char* function, double lo_needed, double hi_needed) {
+    const growth g = plan_growth(function, lo_needed, hi_needed);
+    if (g.k == 1.0) return;
+    const double m = g.m;
+    const double k = g.k;
     std::vector<double> grown(bins(), 0.0);
     const std::size_t last = bins() - 1;
     if (m < 0x1p63 && k < 0x1p63) {
@@ -432,13 +497,42 @@ inline void check_histogram(const char* function, const histogram& h, std::size_
 }
 
 // The encoding of a calibrated range. A magnitude histogram's threshold t stands for [-t, t], or
-// [0, t] when no negative value was observed.
+// [0, t] when no negative value was observed. Ends beyond the largest float saturate at +-FLT_MAX
+// (no float value lies beyond). The scale may still be unusable (a range whose scale overflows
+// float, a QNN min_range that rounds it to 0): searches skip such a candidate, and calibrated()
+// refuses one as the result.
 inline encoding histogram_range_encoding(const histogram& h, double lo, double hi,
                                          const encoding_options& o) {
   if (h.domain() == histogram_domain::magnitude) {
     lo = h.observed_min() < 0.0f ? -hi : 0.0;
   }
-  return encoding_from_checked_range(static_cast<float>(lo), static_cast<float>(hi), o);
+  return encoding_from_checked_range(saturate_to_float(lo), saturate_to_float(hi), o);
+}
+
+// A search's result before any candidate has a usable encoding.
+inline encoding no_encoding() noexcept {
+  encoding e;
+  e.scale = 0.0f;
+  return e;
+}
+
+// The result of a histogram calibration, or the error that says why there is none: no candidate
+// range had an encoding with a finite scale > 0 (and a finite cost) under the options.
+// `name` is "histogram" or "histograms[c]".
+inline encoding calibrated(const char* function, const std::string& name, const histogram& h,
+                           const encoding& e) {
+  if (!usable_scale(e)) {
+    QUANTA_THROW(function, ": no range calibrated on ", name, " (observed [", h.observed_min(),
+                 ", ", h.observed_max(), "], bins over [", h.lo(), ", ", h.hi(),
+                 "]) has an encoding with a finite scale > 0 and a finite cost under these "
+                 "options; expected a range whose scale is a finite float > 0 (with "
+                 "profile::qnn, min_range included)");
+  }
+  return e;
+}
+
+inline encoding calibrated(const char* function, const histogram& h, const encoding& e) {
+  return calibrated(function, "histogram", h, e);
 }
 
 // Per-channel forms: every histogram is checked (and named by its index) before any is used,
@@ -453,8 +547,9 @@ std::vector<encoding> per_histogram(const char* function, span<const histogram> 
     check_histogram(function, message("histograms[", c, "]"), histograms[c], min_bins);
   std::vector<encoding> encodings;
   encodings.reserve(histograms.size());
-  for (const histogram& h : histograms)
-    encodings.push_back(method(h));
+  for (std::size_t c = 0; c < histograms.size(); ++c)
+    encodings.push_back(
+        calibrated(function, message("histograms[", c, "]"), histograms[c], method(histograms[c])));
   return encodings;
 }
 

@@ -197,11 +197,19 @@ inline std::vector<double> lower_candidates(const histogram& h, double ceiling_v
   return t;
 }
 
+// No candidate yet: no encoding (scale 0) and an infinite cost. Candidates whose encoding has no
+// usable scale, or whose cost is not finite, never replace it.
 struct scored_range {
   double lo = 0.0, hi = 0.0;
-  encoding e{};
+  encoding e = no_encoding();
   double cost = std::numeric_limits<double>::infinity();
 };
+
+// The cost of a candidate, +inf for one whose encoding cannot be used (so that it never wins).
+template <class Cost>
+double candidate_cost(const encoding& e, Cost& cost) {
+  return usable_scale(e) ? cost(e) : std::numeric_limits<double>::infinity();
+}
 
 // The best of the candidate ranges [lo, hi] (hi varying when `vary_hi`): the first strict minimum.
 template <class Cost>
@@ -212,7 +220,7 @@ scored_range best_range(const histogram& h, const encoding_options& o, const std
     const double lo = vary_hi ? fixed : c;
     const double hi = vary_hi ? c : fixed;
     const encoding e = histogram_range_encoding(h, lo, hi, o);
-    const double value = cost(e);
+    const double value = candidate_cost(e, cost);
     if (value < best.cost) best = {lo, hi, e, value};
   }
   return best;
@@ -244,14 +252,14 @@ encoding minimize_range(const histogram& h, const encoding_options& o, std::size
     const double lo = std::max(low, -c);
     const double hi = std::min(high, c);
     const encoding e = histogram_range_encoding(h, lo, hi, o);
-    const double value = cost(e);
+    const double value = candidate_cost(e, cost);
     if (value < current.cost) current = {lo, hi, e, value};
   }
   if (symmetric) return current.e;
   // Asymmetric: from the best threshold (or the observed [min, max] if better), the lower and
   // upper ends in turn until neither moves.
   const encoding observed = histogram_range_encoding(h, low, high, o);
-  const double observed_cost = cost(observed);
+  const double observed_cost = candidate_cost(observed, cost);
   if (observed_cost < current.cost) current = {low, high, observed, observed_cost};
   for (int round = 0; round < 64; ++round) {
     bool moved = false;
@@ -281,7 +289,7 @@ inline double centres_cost(const histogram& h, const encoding& e) {
   for (std::size_t j = 0; j < h.bins(); ++j) {
     const double c = h.counts()[j];
     if (c == 0.0) continue;
-    const auto centre = static_cast<float>(h.lo() + (static_cast<double>(j) + 0.5) * h.bin_width());
+    const float centre = saturate_to_float(h.lo() + (static_cast<double>(j) + 0.5) * h.bin_width());
     const float y = ref::dequantize_code(ref::quantize_code(centre, p), p);
     const double d = static_cast<double>(y) - static_cast<double>(centre);
     sum += c * d * d;
@@ -308,7 +316,8 @@ inline encoding mse_encoding_checked(const char* function, const histogram& h,
     for (std::size_t j = start; j < h.bins(); ++j) {
       const double t = h.lo() + (static_cast<double>(j) + 0.5) * h.bin_width();
       const encoding e = histogram_range_encoding(h, 0.0, t, o);
-      const double value = centres_cost(h, e);
+      const double value =
+          usable_scale(e) ? centres_cost(h, e) : std::numeric_limits<double>::infinity();
       if (value < best.cost) best = {0.0, t, e, value};
     }
     return best.e;
@@ -333,7 +342,7 @@ inline encoding mse_encoding(const histogram& h, const encoding_options& options
   constexpr const char* function = "mse_encoding";
   detail::check_options(function, options);
   detail::check_histogram(function, h);
-  return detail::mse_encoding_checked(function, h, options, mse);
+  return detail::calibrated(function, h, detail::mse_encoding_checked(function, h, options, mse));
 }
 
 // One encoding per channel histogram.

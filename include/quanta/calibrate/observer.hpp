@@ -34,6 +34,16 @@ inline void check_observer_options(const char* function, const observer_options&
   }
 }
 
+// running + c * (batch - running), PyTorch's update; the product is rounded before the sum, as
+// PyTorch rounds it (a fused multiply-add would not). Where the difference overflows float (the
+// two ends of the float range), PyTorch's result is +-inf; quanta forms (1 - c) * running +
+// c * batch instead, which stays between the two (their signs differ, so the sum cannot overflow).
+inline float moved_towards(float running, float batch, float c) noexcept {
+  const float difference = batch - running;
+  if (std::isfinite(difference)) return running + rounded(c * difference);
+  return rounded((1.0f - c) * running) + rounded(c * batch);
+}
+
 inline void accumulate_range(min_max_result& running, const min_max_result& batch, bool seen,
                              const observer_options& o) noexcept {
   if (!seen || !o.moving_average) {
@@ -41,18 +51,20 @@ inline void accumulate_range(min_max_result& running, const min_max_result& batc
     running.max = std::max(running.max, batch.max);
     return;
   }
-  // PyTorch rounds the product before the sum; a fused multiply-add would not.
-  running.min = running.min + rounded(o.averaging_constant * (batch.min - running.min));
-  running.max = running.max + rounded(o.averaging_constant * (batch.max - running.max));
+  running.min = moved_towards(running.min, batch.min, o.averaging_constant);
+  running.max = moved_towards(running.max, batch.max, o.averaging_constant);
 }
 
 // tf: the observed [min, max]. max_abs: [-a, a] with a = max(|min|, |max|), or [0, a] when
 // nothing negative was observed.
-inline encoding observed_encoding(const min_max_result& r, bool max_abs,
+// A range whose scale overflows float (or a QNN min_range that rounds it to 0) throws, naming it.
+inline encoding observed_encoding(const char* function, const min_max_result& r, bool max_abs,
                                   const encoding_options& o) {
-  if (!max_abs) return encoding_from_checked_range(r.min, r.max, o);
+  if (!max_abs)
+    return representable(function, r.min, r.max, o, encoding_from_checked_range(r.min, r.max, o));
   const float a = std::max(std::fabs(r.min), std::fabs(r.max));
-  return encoding_from_checked_range(r.min < 0.0f ? -a : 0.0f, a, o);
+  const float lo = r.min < 0.0f ? -a : 0.0f;
+  return representable(function, lo, a, o, encoding_from_checked_range(lo, a, o));
 }
 
 }  // namespace detail
@@ -94,7 +106,7 @@ class min_max_observer {
   encoding encode(const char* function, bool max_abs, const encoding_options& o) const {
     detail::check_options(function, o);
     if (empty()) QUANTA_THROW(function, ": the observer is empty; expected at least one value");
-    return detail::observed_encoding(range_, max_abs, o);
+    return detail::observed_encoding(function, range_, max_abs, o);
   }
 
   observer_options options_;
@@ -152,7 +164,7 @@ class channel_min_max_observer {
     std::vector<encoding> encodings;
     encodings.reserve(ranges_.size());
     for (const auto& r : ranges_)
-      encodings.push_back(detail::observed_encoding(r, max_abs, o));
+      encodings.push_back(detail::observed_encoding(function, r, max_abs, o));
     return encodings;
   }
 

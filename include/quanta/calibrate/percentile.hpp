@@ -282,7 +282,8 @@ inline encoding percentile_encoding(const histogram& h, const encoding_options& 
   detail::check_options(function, options);
   detail::check_percentile(function, percentile);
   detail::check_histogram(function, h);
-  return detail::percentile_encoding_checked(h, options, percentile);
+  return detail::calibrated(function, h,
+                            detail::percentile_encoding_checked(h, options, percentile));
 }
 
 inline std::vector<encoding> percentile_encodings(span<const histogram> histograms,

@@ -19,6 +19,29 @@
 // scale and offset candidates scored by 3 * clipping error + rounding error.
 namespace quanta {
 
+namespace detail {
+
+// v as an int in [lo, hi], NaN as lo: AIMET converts floats to int unchecked, which is undefined
+// behaviour out of range; every position it converts is clamped to an index range afterwards, or
+// (codes) lies far inside int for the grids of up to 16 bits the analyzer accepts.
+inline int clamped_int(float v, int lo, int hi) noexcept {
+  if (!(v > static_cast<float>(lo))) return lo;
+  if (v >= static_cast<float>(hi)) return hi;
+  return static_cast<int>(v);
+}
+
+// AIMET's analyzer holds offsets and codes in int: a 32-bit grid's offsets (down to -(2^32 - 1))
+// do not fit.
+inline void check_aimet_bitwidth(const char* function, const encoding_options& o) {
+  if (o.bitwidth > 16) {
+    QUANTA_THROW(function, ": options.bitwidth is ", o.bitwidth,
+                 "; expected 2..16 (AIMET's TF-enhanced analyzer holds offsets in int, which a "
+                 "32-bit grid's offsets overflow)");
+  }
+}
+
+}  // namespace detail
+
 // AIMET's TfEncoding: real = delta * (q + offset), q in [0, 2^b - 1].
 struct aimet_tf_encoding {
   double min = 0.0;
@@ -39,7 +62,9 @@ class aimet_tf_enhanced {
   explicit aimet_tf_enhanced(bool skip_non_finite = false) : skip_non_finite_(skip_non_finite) {}
 
   // Adds a batch. An all-zero batch before the first real one is ignored, as in AIMET. Throws for
-  // an empty batch and for NaN/Inf (unless skipped), changing nothing.
+  // an empty batch, for NaN/Inf (unless skipped), and for a first batch whose tripled range
+  // overflows float or gives buckets of width 0 (a batch more than about 1.1e38 wide, or a
+  // constant batch so large that AIMET's + 0.01 widening is lost), changing nothing.
   void observe(span<const float> x) {
     constexpr const char* function = "aimet_tf_enhanced::observe";
     if (x.empty()) QUANTA_THROW(function, ": x is empty; expected at least one value");
@@ -74,7 +99,8 @@ class aimet_tf_enhanced {
   aimet_tf_encoding compute_raw(const encoding_options& options) const {
     constexpr const char* function = "aimet_tf_enhanced::compute_raw";
     detail::check_options(function, options);
-    return raw(options);
+    detail::check_aimet_bitwidth(function, options);
+    return raw(function, options);
   }
 
   // The encoding of AIMET's range through compute_encoding (so the profile's rules apply). With
@@ -82,15 +108,20 @@ class aimet_tf_enhanced {
   encoding compute(const encoding_options& options) const {
     constexpr const char* function = "aimet_tf_enhanced::compute";
     detail::check_options(function, options);
-    if (empty()) return detail::encoding_from_checked_range(0.0f, 0.0f, options);
-    const aimet_tf_encoding r = raw(options);
-    const auto hi = static_cast<float>(r.max);
-    if (options.kind == scheme::asymmetric || r.min == 0.0) {
-      return detail::encoding_from_checked_range(static_cast<float>(r.min), hi, options);
+    detail::check_aimet_bitwidth(function, options);
+    if (empty()) {
+      return detail::representable(function, 0.0f, 0.0f, options,
+                                   detail::encoding_from_checked_range(0.0f, 0.0f, options));
     }
+    const aimet_tf_encoding r = raw(function, options);
+    // AIMET's ends in double; one past the largest float covers no more float values.
+    const float hi = detail::saturate_to_float(r.max);
     // AIMET's symmetric range is [-(n + 1) delta, n delta]; quanta's symmetric grids take
     // absmax / n as the scale, so the range to ask for is [-max, max].
-    return detail::encoding_from_checked_range(-hi, hi, options);
+    const float lo =
+        options.kind == scheme::asymmetric || r.min == 0.0 ? detail::saturate_to_float(r.min) : -hi;
+    return detail::representable(function, lo, hi, options,
+                                 detail::encoding_from_checked_range(lo, hi, options));
   }
 
  private:
@@ -103,11 +134,22 @@ class aimet_tf_enhanced {
     }
     if (x_left_.empty()) {
       if (mn == 0.0f && mx == 0.0f) return;
+      const float batch_min = mn;
+      const float batch_max = mx;
       if (mn == mx) mx = std::max(mx, mn + 0.01f);
       const float centre = (mx + mn) / 2.0f;
       mn = centre - 3.0f * (centre - mn);
       mx = centre + 3.0f * (mx - centre);
       const float bucket = (mx - mn) / static_cast<float>(pdf_size);
+      if (!(std::isfinite(mn) && std::isfinite(mx) && std::isfinite(mx - mn) && bucket > 0.0f &&
+            mn + bucket > mn)) {
+        QUANTA_THROW("aimet_tf_enhanced::observe: the first batch's range [", batch_min, ", ",
+                     batch_max, "] tripled about its centre is [", mn, ", ", mx,
+                     "] with 512 buckets of ", bucket,
+                     "; expected a finite tripled range whose buckets have a width > 0 "
+                     "(a batch less than about 1.1e38 wide; a constant batch small enough to widen "
+                     "by 0.01)");
+      }
       x_left_.resize(pdf_size);
       for (int i = 0; i < pdf_size; ++i)
         x_left_[static_cast<std::size_t>(i)] = mn + static_cast<float>(i) * bucket;
@@ -163,7 +205,10 @@ class aimet_tf_enhanced {
     test_min = std::max(observed_min, test_min);
     test_max = std::min(observed_max, test_max);
     delta = (test_max - test_min) / steps;
-    offset = static_cast<int>(std::round(test_min / delta));
+    // Both ends pinned to one point leave no grid: skip the candidate, as an unclipped one is.
+    if (!(delta > 0.0f)) return false;
+    offset = detail::clamped_int(std::round(test_min / delta), std::numeric_limits<int>::min(),
+                                 std::numeric_limits<int>::max());
     return true;
   }
 
@@ -174,8 +219,7 @@ class aimet_tf_enhanced {
     const auto start = static_cast<float>(x_left_[0]);
     const auto step = static_cast<float>(x_left_[1] - x_left_[0]);
     const auto index = [&](float v) {
-      const int i = static_cast<int>(std::floor((v - start) / step));
-      return std::min(std::max(0, i), pdf_size - 1);
+      return detail::clamped_int(std::floor((v - start) / step), 0, pdf_size - 1);
     };
     const int min_index = index(min_value);
     const int max_index = index(max_value);
@@ -196,7 +240,8 @@ class aimet_tf_enhanced {
     float rounding = 0.0f;
     for (int i = min_index; i < max_index; ++i) {
       const float v = middle(i);
-      const int q = static_cast<int>(std::round(v / delta - static_cast<float>(offset)));
+      const int q = detail::clamped_int(std::round(v / delta - static_cast<float>(offset)),
+                                        -(1 << 24), 1 << 24);
       const float back = delta * static_cast<float>(q + offset);
       rounding =
           static_cast<float>(rounding + pdf_[static_cast<std::size_t>(i)] * square(v - back));
@@ -204,7 +249,7 @@ class aimet_tf_enhanced {
     return 3.0f * (bottom + top) + rounding;
   }
 
-  aimet_tf_encoding raw(const encoding_options& o) const {
+  aimet_tf_encoding raw(const char* function, const encoding_options& o) const {
     aimet_tf_encoding r;
     if (empty()) return r;
     const auto [lo, hi] = range();
@@ -253,6 +298,11 @@ class aimet_tf_enhanced {
         best_delta = delta;
         best_offset = offset;
       }
+    }
+    if (!(best_delta > 0.0f)) {
+      QUANTA_THROW(function, ": no candidate of AIMET's search has a finite cost (range [", lo,
+                   ", ", hi, "], ", o.bitwidth,
+                   " bits); expected a density whose costs are finite");
     }
     r.delta = best_delta;
     r.offset = best_offset;
@@ -312,11 +362,13 @@ inline std::vector<std::pair<double, double>> tf_enhanced_ranges(const histogram
 inline encoding tf_enhanced_checked(const histogram& h, const encoding_options& o,
                                     const tf_enhanced_options& t) {
   const histogram_cost cost(h);
-  encoding best_encoding{};
+  // Candidates without a usable scale are skipped; calibrated() reports a search that found none.
+  encoding best_encoding = no_encoding();
   double best = std::numeric_limits<double>::infinity();
   for (const auto& [lo, hi] : tf_enhanced_ranges(h, o)) {
     if (!(hi >= lo)) continue;
     const encoding e = histogram_range_encoding(h, lo, hi, o);
+    if (!usable_scale(e)) continue;
     const double c = cost(grid_of(e, h.domain()), t.gamma);
     if (c < best) {
       best = c;
@@ -343,7 +395,7 @@ inline encoding tf_enhanced_encoding(const histogram& h, const encoding_options&
   detail::check_options(function, options);
   detail::check_tf_enhanced(function, tf);
   detail::check_histogram(function, h);
-  return detail::tf_enhanced_checked(h, options, tf);
+  return detail::calibrated(function, h, detail::tf_enhanced_checked(h, options, tf));
 }
 
 inline std::vector<encoding> tf_enhanced_encodings(span<const histogram> histograms,
@@ -363,6 +415,7 @@ inline std::vector<encoding> aimet_tf_enhanced_encodings(span<const float> data,
                                                          const encoding_options& options = {}) {
   constexpr const char* function = "aimet_tf_enhanced_encodings";
   detail::check_options(function, options);
+  detail::check_aimet_bitwidth(function, options);
   detail::check_layout(function, layout, data.size());
   if (layout.outer * layout.inner == 0) {
     QUANTA_THROW(function, ": data has no values per channel; expected at least one");

@@ -270,6 +270,36 @@ TEST_CASE("entropy: the O(levels) prefix form equals the direct divergence",
   CHECK(slow.max() < 2.0f * fast.max());
 }
 
+TEST_CASE("entropy: more levels than bins give every bin its own group, at any bitwidth",
+          "[calibrate][entropy]") {
+  // A 32-bit grid has 2^31 levels: merging into them is the partition of 300 bins into
+  // singletons, as 16 bits' 32768 levels are; it must neither allocate nor loop over 2^31 groups.
+  std::mt19937 gen(5);
+  std::exponential_distribution<float> dist(1.0f);
+  std::vector<float> x(20000);
+  for (auto& v : x)
+    v = dist(gen);
+  histogram h(300, histogram_domain::magnitude);
+  h.observe(x);
+  std::vector<double> c(h.counts().begin(), h.counts().end());
+  const quanta::detail::prefix_divergence wide(c, std::size_t{1} << 31), singles(c, 300);
+  for (std::size_t i = 128; i <= 300; i += 17) {
+    CHECK(wide(i) == singles(i));
+    CHECK(quanta::detail::window_divergence(c, 0, i, std::size_t{1} << 31, entropy_options{}) ==
+          quanta::detail::window_divergence(c, 0, i, i, entropy_options{}));
+  }
+  // The qnn rules: PyTorch's would floor a 32-bit scale at FLT_EPSILON.
+  encoding_options o16;
+  o16.bitwidth = 16;
+  o16.kind = scheme::symmetric;
+  o16.is_signed = true;
+  encoding_options o32 = o16;
+  o32.bitwidth = 32;
+  const quanta::encoding e16 = quanta::entropy_encoding(h, o16);
+  const quanta::encoding e32 = quanta::entropy_encoding(h, o32);
+  CHECK(e32.max() == Approx(e16.max()).epsilon(1e-6));  // the same threshold
+}
+
 TEST_CASE("entropy: asymmetric windows over a value histogram", "[calibrate][entropy]") {
   std::mt19937 gen(4);
   std::normal_distribution<float> dist(3.0f, 1.0f);

@@ -113,8 +113,11 @@ inline std::size_t entropy_group(std::size_t j, std::size_t width, std::size_t l
 // NVIDIA's Q for the window counts `c` (unfolded) and the folded P: each group's sum spread evenly
 // over the group's bins that are non-empty in c.
 inline std::vector<double> expand_candidate(const double* c, const std::vector<double>& p,
-                                            std::size_t levels) {
+                                            std::size_t all_levels) {
   const std::size_t width = p.size();
+  // More levels than bins leave every bin a group of its own, as `width` levels do: the same
+  // partition, without vectors of 2^31 groups for a 32-bit grid.
+  const std::size_t levels = std::min(all_levels, width);
   std::vector<double> sums(levels, 0.0);
   std::vector<double> non_empty(levels, 0.0);
   for (std::size_t j = 0; j < width; ++j) {
@@ -177,9 +180,11 @@ class prefix_divergence {
     double p_log_p = clogc_[i - 1] + (last > 0.0 ? last * std::log(last) : 0.0);
     double p_log_q = 0.0;
     std::size_t start = 0;
-    for (std::size_t g = 0; g < levels_; ++g) {
+    // As in expand_candidate: more levels than bins give every bin its own group.
+    const std::size_t levels = std::min(levels_, i);
+    for (std::size_t g = 0; g < levels; ++g) {
       // Bins j of group g: floor(j * levels / i) == g  <=>  ceil(g * i / levels) <= j.
-      const std::size_t end = ((g + 1) * i + levels_ - 1) / levels_;
+      const std::size_t end = ((g + 1) * i + levels - 1) / levels;
       const double group_sum = sum_[end] - sum_[start];
       const double group_bins = non_empty_[end] - non_empty_[start];
       if (group_sum > 0.0) {

@@ -189,6 +189,25 @@ int main(int argc, char** argv) try {
       packed.size(), project.weight.size() * sizeof(float), project.weight.size(),
       quanta::sqnr_db(project.weight, unpacked), per_channel_sqnr(project));
 
+  // The same weights blocked along the input channels, 8 to a block: per-block int4 (a float
+  // scale per block), and LPBQ as AIMET computes it for QNN (a float scale per output channel
+  // times a 4-bit integer per block, decompressed to 8 bits).
+  const std::vector<std::int64_t> matrix = {static_cast<std::int64_t>(rows),
+                                            static_cast<std::int64_t>(cols)};
+  const auto blocked = quanta::block_layout::from_shape(matrix, 1, 8);
+  std::vector<float> fake(project.weight.size());
+  quanta::quantize_dequantize(
+      project.weight, blocked,
+      quanta::compute_block_encodings(project.weight, blocked, weight_options(4)), fake, qnn_rules);
+  const double block_sqnr_int4 = quanta::sqnr_db(project.weight, fake);
+  const quanta::lpbq_encoding lpbq = quanta::compute_lpbq_encodings(project.weight, blocked);
+  quanta::quantize_dequantize(project.weight, blocked, lpbq, fake);
+  std::printf(
+      "   blocks of 8 inputs: per-block int4 SQNR %.1f dB, LPBQ (4-bit codes, 4-bit block\n"
+      "   scales on a per-channel float) %.1f dB, per-channel int4 %.1f dB\n",
+      block_sqnr_int4, quanta::sqnr_db(project.weight, fake),
+      quanta::sqnr_db(project.weight, unpacked));
+
   quanta::io::encodings_file file;
   file.activations["input"] =
       quanta::io::tensor_encoding::per_tensor(quanta::compute_encoding(calibration));
@@ -201,6 +220,11 @@ int main(int argc, char** argv) try {
         true);
   }
   file.params["project.weight"] = quanta::io::tensor_encoding::per_channel(int4, 0, true);
+  // LPBQ needs AIMET's 1.0.0 format (0.6.1 has no blockwise entries), which stores no axis;
+  // QNN converters take both.
+  quanta::io::encodings_file lpbq_file;
+  lpbq_file.params["project.weight"] =
+      quanta::io::tensor_encoding::from_lpbq(lpbq, std::nullopt, {});
   const std::string path = argc > 1 ? argv[1] : default_output(argv[0]);
   quanta::io::write_encodings_file(path, file);
   // 0.6.1 stores codes on the unsigned grid and no channel axis: read the weights back as signed
@@ -213,10 +237,16 @@ int main(int argc, char** argv) try {
   for (const auto& [name, tensor] : file.params) {
     same = same && back.params.count(name) && back.params.at(name).encodings == tensor.encodings;
   }
+  const std::string lpbq_path = path.substr(0, path.rfind(".json")) + "_lpbq.json";
+  quanta::io::write_options v1;
+  v1.version = quanta::io::encodings_version::v1_0_0;
+  quanta::io::write_encodings_file(lpbq_path, lpbq_file, v1);
+  same = same && quanta::io::read_encodings_file(lpbq_path).encodings == lpbq_file;
   std::printf(
       "\n5. Wrote %s: AIMET 0.6.1 encodings (--quantization_overrides)\n"
-      "   for %zu activations and %zu weights; read back %s.\n",
-      path.c_str(), file.activations.size(), file.params.size(),
+      "   for %zu activations and %zu weights, and the LPBQ projection weights in AIMET 1.0.0\n"
+      "   form to %s; read back %s.\n",
+      path.c_str(), file.activations.size(), file.params.size(), lpbq_path.c_str(),
       same ? "identical" : "DIFFERENT (a bug: please report it)");
   return same ? 0 : 1;
 } catch (const std::exception& e) {

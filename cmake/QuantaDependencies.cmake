@@ -19,3 +19,10 @@ if(QUANTA_SIMD)
 endif()
 
 find_package(nlohmann_json 3 QUIET)
+
+# The thread libraries of the executor adapters (quanta/parallel/*.hpp), each optional.
+find_package(Threads QUIET)
+find_package(OpenMP QUIET COMPONENTS CXX)
+find_package(TBB CONFIG QUIET COMPONENTS tbb)
+find_path(QUANTA_PTHREADPOOL_INCLUDE_DIR pthreadpool.h)
+find_library(QUANTA_PTHREADPOOL_LIBRARY pthreadpool)

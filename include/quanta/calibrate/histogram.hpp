@@ -30,6 +30,8 @@ enum class histogram_domain {
 
 namespace detail {
 
+struct histogram_access;  // quanta/parallel.hpp: the parallel fill
+
 // A layout that matches the data and has the channel count the calibrator was made for.
 inline void check_channel_layout(const char* function, const channel_layout& layout,
                                  std::size_t size, std::size_t channels) {
@@ -248,6 +250,7 @@ class histogram {
 
  private:
   friend class channel_histograms;
+  friend struct detail::histogram_access;
 
   struct prepared {
     min_max_result range;

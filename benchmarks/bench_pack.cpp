@@ -10,8 +10,10 @@
 #include <vector>
 
 #include <quanta/encoding.hpp>
+#include <quanta/lpbq.hpp>
 #include <quanta/pack.hpp>
 #include <quanta/quantize.hpp>
+#include <quanta/reduce.hpp>
 
 namespace {
 
@@ -164,6 +166,75 @@ void BM_dequantize_fused_rowwise_4bit(benchmark::State& state) {
   report(state, y.size());
 }
 
+// A weight [n / 1024, 1024] blocked along its 1024 inputs (state.range(1) to a block): per-block
+// int4 (a float scale per block) against LPBQ (per-channel float times per-block integer, which
+// quantize_pack_int4 expands to per-block scales on every call) on the same tensor and kernels.
+quanta::block_layout weight_blocks(const benchmark::State& state) {
+  const std::size_t cols = 1024;
+  return quanta::block_layout{size_of(state) / cols, cols, 1,
+                              static_cast<std::size_t>(state.range(1))};
+}
+
+quanta::encoding_options int4_symmetric() {
+  quanta::encoding_options o;
+  o.bitwidth = 4;
+  o.is_signed = true;
+  o.kind = quanta::scheme::symmetric;
+  return o;
+}
+
+void BM_quantize_pack_int4_blocks(benchmark::State& state) {
+  const auto x = normal_floats(size_of(state));
+  const quanta::block_layout layout = weight_blocks(state);
+  const auto encodings = quanta::compute_block_encodings(x, layout, int4_symmetric());
+  std::vector<std::uint8_t> packed(quanta::packed_size(x.size(), 4));
+  for (auto _ : state) {
+    quanta::quantize_pack_int4(x, layout, encodings, packed);
+    benchmark::DoNotOptimize(packed.data());
+  }
+  report(state, x.size());
+}
+
+void BM_quantize_pack_int4_lpbq(benchmark::State& state) {
+  const auto x = normal_floats(size_of(state));
+  const quanta::block_layout layout = weight_blocks(state);
+  const quanta::lpbq_encoding e = quanta::compute_lpbq_encodings(x, layout);
+  std::vector<std::uint8_t> packed(quanta::packed_size(x.size(), 4));
+  for (auto _ : state) {
+    quanta::quantize_pack_int4(x, layout, e, packed);
+    benchmark::DoNotOptimize(packed.data());
+  }
+  report(state, x.size());
+}
+
+void BM_unpack_dequantize_int4_blocks(benchmark::State& state) {
+  const auto x = normal_floats(size_of(state));
+  const quanta::block_layout layout = weight_blocks(state);
+  const auto encodings = quanta::compute_block_encodings(x, layout, int4_symmetric());
+  std::vector<std::uint8_t> packed(quanta::packed_size(x.size(), 4));
+  quanta::quantize_pack_int4(x, layout, encodings, packed);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    quanta::unpack_dequantize_int4(packed, layout, encodings, y);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, y.size());
+}
+
+void BM_unpack_dequantize_int4_lpbq(benchmark::State& state) {
+  const auto x = normal_floats(size_of(state));
+  const quanta::block_layout layout = weight_blocks(state);
+  const quanta::lpbq_encoding e = quanta::compute_lpbq_encodings(x, layout);
+  std::vector<std::uint8_t> packed(quanta::packed_size(x.size(), 4));
+  quanta::quantize_pack_int4(x, layout, e, packed);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    quanta::unpack_dequantize_int4(packed, layout, e, y);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, y.size());
+}
+
 // 4 Ki elements (L1), 256 Ki (L2), 16 Mi (DRAM).
 #define QUANTA_PACK_SIZES ->Arg(1 << 12)->Arg(1 << 18)->Arg(1 << 24)
 
@@ -177,6 +248,18 @@ BENCHMARK(BM_pack_int4) QUANTA_PACK_SIZES;
 BENCHMARK(BM_unpack_int4) QUANTA_PACK_SIZES;
 BENCHMARK(BM_quantize_fused_rowwise_4bit) QUANTA_PACK_SIZES;
 BENCHMARK(BM_dequantize_fused_rowwise_4bit) QUANTA_PACK_SIZES;
+// Blocks of 32 and 128 inputs: LLM weights use both.
+#define QUANTA_BLOCK_SIZES   \
+  ->Args({1 << 12, 32})      \
+      ->Args({1 << 12, 128}) \
+      ->Args({1 << 18, 32})  \
+      ->Args({1 << 18, 128}) \
+      ->Args({1 << 24, 32})  \
+      ->Args({1 << 24, 128})
+BENCHMARK(BM_quantize_pack_int4_blocks) QUANTA_BLOCK_SIZES;
+BENCHMARK(BM_quantize_pack_int4_lpbq) QUANTA_BLOCK_SIZES;
+BENCHMARK(BM_unpack_dequantize_int4_blocks) QUANTA_BLOCK_SIZES;
+BENCHMARK(BM_unpack_dequantize_int4_lpbq) QUANTA_BLOCK_SIZES;
 
 }  // namespace
 

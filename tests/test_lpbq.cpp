@@ -118,6 +118,30 @@ TEST_CASE("LPBQ quantize: the SIMD per-block kernels equal the scalar reference"
   }
 }
 
+TEST_CASE("LPBQ int4: fused quantize+pack and unpack+dequantize equal the two steps", "[lpbq]") {
+  for (const block_layout layout : {block_layout{5, 96, 1, 32}, block_layout{2, 16, 3, 4}}) {
+    const std::vector<float> w = quanta::test::random_floats(layout.size(), 7, 0.5f);
+    const lpbq_encoding e = quanta::compute_lpbq_encodings(w, layout);
+    std::vector<std::int8_t> q(w.size());
+    quanta::quantize(w, layout, e, q);
+    std::vector<std::uint8_t> two_step(quanta::packed_size(w.size(), 4));
+    quanta::pack_int4(q, two_step);
+    std::vector<std::uint8_t> fused(two_step.size());
+    quanta::quantize_pack_int4(w, layout, e, fused);
+    CHECK(fused == two_step);
+    std::vector<float> x(w.size()), y(w.size());
+    quanta::dequantize(q, layout, e, x);
+    quanta::unpack_dequantize_int4(fused, layout, e, y);
+    CHECK(bits_of(y) == bits_of(x));
+  }
+  lpbq_encoding eight_bit = quanta::compute_lpbq_encodings(
+      std::vector<float>(64, 1.0f), block_layout{2, 32, 1, 8}, lpbq_options{8, 12});
+  std::vector<std::uint8_t> packed(32);
+  CHECK_THROWS_WITH(quanta::quantize_pack_int4(std::vector<float>(64, 1.0f),
+                                               block_layout{2, 32, 1, 8}, eight_bit, packed),
+                    StartsWith("quantize_pack_int4: encoding.bitwidth is 8; expected 4"));
+}
+
 TEST_CASE("compute_lpbq_encodings: the clip at 1 and 2^k, zero blocks and zero channels",
           "[lpbq]") {
   // 2 channels of 4 blocks of 2, 4-bit codes, 4-bit block scales.

@@ -14,6 +14,7 @@
 #include "quanta/detail/rounded.hpp"
 #include "quanta/encoding.hpp"
 #include "quanta/error.hpp"
+#include "quanta/pack.hpp"
 #include "quanta/quantize.hpp"
 #include "quanta/span.hpp"
 
@@ -300,6 +301,41 @@ void quantize_dequantize(span<const float> x, const block_layout& layout, const 
   const std::vector<encoding> blocks =
       detail::lpbq_block_encodings("quantize_dequantize", layout, e);
   quantize_dequantize<Arch>(x, layout, span<const encoding>(blocks), y, options);
+}
+
+namespace detail {
+
+inline void check_lpbq_int4(const char* function, const lpbq_encoding& e) {
+  if (e.bitwidth != 4) {
+    QUANTA_THROW(function, ": encoding.bitwidth is ", e.bitwidth, "; expected 4 (int4 codes)");
+  }
+}
+
+}  // namespace detail
+
+// Quantize and pack a 4-bit LPBQ weight in one pass (ONNX nibble order, the low nibble first) on
+// the per-block pack kernels. Blocks of an even size keep every row of the blocked axis on whole
+// bytes, so for a [out, in] weight blocked along `in` this is also SNPE's packing per row.
+template <class Arch = default_arch>
+void quantize_pack_int4(span<const float> x, const block_layout& layout, const lpbq_encoding& e,
+                        span<std::uint8_t> packed,
+                        const quantize_options& options = aimet_v2_quantize_options) {
+  constexpr const char* function = "quantize_pack_int4";
+  detail::check_lpbq_int4(function, e);
+  detail::check_lpbq_layout(function, layout, x.size());
+  const std::vector<encoding> blocks = detail::lpbq_block_encodings(function, layout, e);
+  quantize_pack_int4<Arch>(x, layout, span<const encoding>(blocks), packed, options);
+}
+
+// x = channel_scale * block_scale * q for the int4 codes of `packed`.
+template <class Arch = default_arch>
+void unpack_dequantize_int4(span<const std::uint8_t> packed, const block_layout& layout,
+                            const lpbq_encoding& e, span<float> x) {
+  constexpr const char* function = "unpack_dequantize_int4";
+  detail::check_lpbq_int4(function, e);
+  detail::check_lpbq_layout(function, layout, x.size());
+  const std::vector<encoding> blocks = detail::lpbq_block_encodings(function, layout, e);
+  unpack_dequantize_int4<Arch>(packed, layout, span<const encoding>(blocks), x);
 }
 
 }  // namespace quanta

@@ -4,7 +4,7 @@
 
 #include <quanta/encoding.hpp>
 
-#include "support/random_floats.hpp"
+#include "random_floats.hpp"
 
 #include <cstdint>
 #include <vector>

@@ -183,7 +183,7 @@ const std::size_t sizes[] = {
 
 }  // namespace
 
-TEST_CASE("parallel: partition ranges cover [0, n) on the grain", "[parallel]") {
+TEST_CASE("parallel: partition ranges cover 0..n on the grain", "[parallel]") {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{100}, std::size_t{4097},
                         std::size_t{1} << 40}) {
     for (std::size_t tasks :

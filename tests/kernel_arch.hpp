@@ -3,8 +3,9 @@
 // translation unit for every set took 763 s of CPU and 3.3 GB under the sanitizers, and kept one
 // core busy long after the other had finished. QUANTA_TEST_ARCH is then that set's xsimd
 // architecture, or stays undefined when the compiler cannot target it, and the file compiles to
-// nothing. DEFAULT stands for quanta::default_arch where no x86 set is targeted (the scalar build,
-// QUANTA_SIMD=0, and other processors), which runs the same tests against its default path.
+// nothing. NEON64 is AArch64's set (the aarch64 preset runs it under qemu). DEFAULT stands for
+// quanta::default_arch where no kernel set is targeted (the scalar build, QUANTA_SIMD=0, and
+// other processors), which runs the same tests against its default path.
 #pragma once
 
 #include <quanta/config.hpp>
@@ -14,7 +15,7 @@
 #endif
 
 #if defined(QUANTA_TEST_ISA_DEFAULT)
-#if !(QUANTA_SIMD && XSIMD_WITH_SSE2)
+#if !(QUANTA_SIMD && (XSIMD_WITH_SSE2 || XSIMD_WITH_NEON64))
 #define QUANTA_TEST_ARCH quanta::default_arch
 #endif
 #elif defined(QUANTA_TEST_ISA_SSE2)
@@ -32,6 +33,10 @@
 #elif defined(QUANTA_TEST_ISA_AVX512BW)
 #if QUANTA_SIMD && XSIMD_WITH_AVX512BW
 #define QUANTA_TEST_ARCH xsimd::avx512bw
+#endif
+#elif defined(QUANTA_TEST_ISA_NEON64)
+#if QUANTA_SIMD && XSIMD_WITH_NEON64
+#define QUANTA_TEST_ARCH xsimd::neon64
 #endif
 #else
 #error "tests/CMakeLists.txt compiles this file once per instruction set (QUANTA_TEST_ISA_...)"

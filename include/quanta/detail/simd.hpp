@@ -13,15 +13,16 @@
 // The few things xsimd 8.1 does not give the kernels: round-to-nearest conversion, saturating
 // narrowing to 8/16-bit storage, widening loads, partial (tail) loads and stores that never touch
 // memory past the caller's buffers, and min/max that skip NaN by operand order. Each kernel
-// instruction set K is one of sse2, sse4_1, avx2, avx512bw, whose instructions live in a file of
-// detail/arch/ each; other xsimd architectures map onto the closest of them (kernel_arch_t), and a
-// translation unit compiled for none of them gets no SIMD kernels at all (QUANTA_SIMD_KERNELS is 0
-// and the kernels forward to quanta::ref).
+// instruction set K is one of sse2, sse4_1, avx2, avx512bw (x86-64) or neon64 (AArch64), whose
+// instructions live in a file of detail/arch/ each; other xsimd architectures map onto the closest
+// of them (kernel_arch_t), and a translation unit compiled for none of them gets no SIMD kernels at
+// all (QUANTA_SIMD_KERNELS is 0 and the kernels forward to quanta::ref).
 
 // The instruction-set files. Each includes the one it builds on, and the first whose instruction
 // set the translation unit has defines QUANTA_SIMD_KERNELS.
 #include "quanta/detail/arch/avx2.hpp"
 #include "quanta/detail/arch/avx512bw.hpp"
+#include "quanta/detail/arch/neon64.hpp"
 #include "quanta/detail/arch/sse2.hpp"
 #include "quanta/detail/arch/sse4_1.hpp"
 
@@ -64,10 +65,15 @@ static_assert(all_x86_have_kernels<xsimd::supported_architectures>::value,
               "set; map it in kernel_arch_of");
 
 // Hides a product from the compiler so that a following addition is never contracted into an FMA
-// (a host may build with -ffp-contract=fast; the reference rounds the product first).
+// (a host may build with -ffp-contract=fast; the reference rounds the product first). The
+// constraint names a vector register: "v" on x86, "w" on AArch64 (where "v" does not exist).
 template <class K>
 inline fbatch<K> opaque(fbatch<K> v) noexcept {
-#if defined(__GNUC__)
+#if defined(__GNUC__) && defined(__aarch64__)
+  auto r = v.data;
+  __asm__("" : "+w"(r));
+  return r;
+#elif defined(__GNUC__)
   auto r = v.data;
   __asm__("" : "+v"(r));
   return r;
@@ -88,6 +94,8 @@ inline fbatch<K> opaque(fbatch<K> v) noexcept {
 //                                     floating-point environment
 //   floor_lanes(fbatch)               floor, exact for |v| < 2^31; NaN and larger values give a
 //                                     float that round_even turns into INT_MIN
+//   divide(fbatch a, fbatch b)        a / b correctly rounded (xsimd 8.1's NEON division is a
+//                                     reciprocal estimate refined twice, which is not)
 //   min_skip_nan(acc, x), max_skip_nan(acc, x)   min/max that return acc when x is NaN (xsimd::min
 //                                     promises no operand order)
 //   load_widen<K>(const Q*)           a register of codes of storage type Q, widened to int32
@@ -114,6 +122,12 @@ inline fbatch<K> opaque(fbatch<K> v) noexcept {
 template <class A>
 inline fbatch<A> floor_lanes(fbatch<A> v, xsimd::generic) noexcept {
   return xsimd::floor(v);
+}
+
+// a / b, correctly rounded as the reference's division is.
+template <class A>
+inline fbatch<A> divide(fbatch<A> a, fbatch<A> b, xsimd::generic) noexcept {
+  return a / b;
 }
 
 // Saturating addition, min and max of 8- and 16-bit integer lanes.

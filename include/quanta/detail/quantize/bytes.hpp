@@ -131,10 +131,11 @@ QUANTA_SIMD_INLINE bool quantize_block_bytes(const float* x, const Source& src, 
     }
   };
   simd::wbatch<K> w[Registers / 2];
-  simd::unroll<Registers / 2>(
-      [&](auto k) { w[k] = simd::pack_words(code(2 * k), code(2 * k + 1), K{}); });
+  simd::unroll<Registers / 2>([&](auto k) QUANTA_SIMD_INLINE_LAMBDA {
+    w[k] = simd::pack_words(code(2 * k), code(2 * k + 1), K{});
+  });
   if (simd::any_floor(w)) return false;
-  simd::unroll<Registers / 4>([&](auto k) {
+  simd::unroll<Registers / 4>([&](auto k) QUANTA_SIMD_INLINE_LAMBDA {
     constexpr std::size_t at = 4 * k * N;
     if constexpr (Clamp) {
       simd::store_offset_bytes<Stream>(q + at, w[2 * k], w[2 * k + 1], bytes.offset(at),

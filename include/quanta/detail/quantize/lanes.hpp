@@ -110,7 +110,7 @@ lanes<K> broadcast(const affine_params& p) noexcept {
 // t = x * inv_scale (or x / scale) + pre_offset, before the NaN rule and the clamp.
 template <class Mode, class K>
 fbatch<K> scale_lanes(fbatch<K> x, const lanes<K>& p) noexcept {
-  const fbatch<K> t = Mode::divide ? x / p.factor : x * p.factor;
+  const fbatch<K> t = Mode::divide ? simd::divide(x, p.factor, K{}) : x * p.factor;
   if constexpr (!Mode::pre_offset) return t;
   return simd::opaque<K>(t) + p.pre;
 }

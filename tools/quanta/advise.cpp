@@ -191,23 +191,21 @@ advice advise_weight(const std::string& path, const std::vector<range_method>& m
   a.name = file_stem(path);
   a.is_weight = true;
   a.axis = axis;
+  const tensor weight = load_float_tensor(path, shape);  // once, for every candidate
+  a.elements = weight.values.size();
   for (int bits : widths) {
     for (const range_method& m : methods) {
       candidate c;
       c.bits = bits;
       c.method = m.spelling;
       try {
-        const calibrated_tensor t = calibrate_weight(path, m, at_width(q, bits), axis, shape);
-        a.elements = 1;
-        for (std::int64_t d : t.shape)
-          a.elements *= static_cast<std::size_t>(d);
+        const calibrated_tensor t = calibrate_weight(weight, m, at_width(q, bits), axis);
         c.encodings = t.encodings;
         c.error = t.error;
       } catch (const quanta::error& failure) {
         c.failure = failure.what();
       } catch (const input_error& failure) {
-        // A method that fails on a channel is one candidate less, not a failed run; an
-        // unreadable file fails every candidate, and is reported below.
+        // A method that fails on a channel is one candidate less, not a failed run.
         c.failure = failure.what();
       }
       a.tried.push_back(c);

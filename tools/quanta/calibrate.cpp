@@ -127,7 +127,8 @@ int run_calibrate(const std::vector<std::string>& args) {
     for (const std::string& path : inputs.weights) {
       shown.step(file_stem(path));
       try {
-        results.push_back(calibrate_weight(path, method, weights_q, axis, shape));
+        results.push_back(
+            calibrate_weight(load_float_tensor(path, shape), method, weights_q, axis));
       } catch (const quanta::error& failure) {
         throw in_context(path, failure);
       }

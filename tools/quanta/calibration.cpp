@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <iterator>
 #include <map>
 #include <system_error>
 
@@ -15,9 +14,6 @@
 
 namespace quanta_cli {
 
-namespace {
-
-// A calibration tensor must hold floats: codes have no range to calibrate.
 tensor load_float_tensor(const std::string& path,
                          const std::optional<std::vector<std::int64_t>>& shape) {
   tensor t = load_tensor(path, shape);
@@ -29,14 +25,7 @@ tensor load_float_tensor(const std::string& path,
   return t;
 }
 
-std::vector<float> finite_values(const std::vector<float>& x, std::size_t& non_finite) {
-  std::vector<float> finite;
-  finite.reserve(x.size());
-  std::copy_if(x.begin(), x.end(), std::back_inserter(finite),
-               [](float v) { return std::isfinite(v); });
-  non_finite += x.size() - finite.size();
-  return finite;
-}
+namespace {
 
 // Samples may differ in their batch size (axis 0), not in anything else.
 bool same_sample_shape(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
@@ -174,14 +163,12 @@ calibrated_tensor calibrate_activation(const activation_files& files, const rang
   return r;
 }
 
-calibrated_tensor calibrate_weight(const std::string& path, const range_method& method,
-                                   const quantization& q, std::optional<int> axis,
-                                   const std::optional<std::vector<std::int64_t>>& shape) {
+calibrated_tensor calibrate_weight(const tensor& t, const range_method& method,
+                                   const quantization& q, std::optional<int> axis) {
   calibrated_tensor r;
-  r.name = file_stem(path);
+  r.name = t.name;
   r.is_weight = true;
   r.samples = 1;
-  const tensor t = load_float_tensor(path, shape);
   r.shape = t.shape;
   r.axis = axis;
   std::size_t non_finite = 0;
@@ -197,7 +184,7 @@ calibrated_tensor calibrate_weight(const std::string& path, const range_method& 
     try {
       r.encodings = encode_channels(method, t.values, layout, q.options);
     } catch (const input_error& failure) {  // names the channel
-      throw input_error(path + ": method " + method.spelling + ": " + failure.what());
+      throw input_error(t.path + ": method " + method.spelling + ": " + failure.what());
     }
     // Non-finite values take no part in the error, as for activations.
     std::vector<float> x = t.values;

@@ -85,10 +85,14 @@ calibrated_tensor calibrate_activation(const activation_files& files, const rang
                                        const quantization& q,
                                        const std::optional<std::vector<std::int64_t>>& shape);
 
-// A weight file: one encoding, or one per index of `axis`.
-calibrated_tensor calibrate_weight(const std::string& path, const range_method& method,
-                                   const quantization& q, std::optional<int> axis,
-                                   const std::optional<std::vector<std::int64_t>>& shape);
+// A tensor to calibrate: load_tensor, and an input_error unless it holds float values (codes
+// have no range to calibrate).
+tensor load_float_tensor(const std::string& path,
+                         const std::optional<std::vector<std::int64_t>>& shape);
+
+// A weight (load_float_tensor): one encoding, or one per index of `axis`.
+calibrated_tensor calibrate_weight(const tensor& t, const range_method& method,
+                                   const quantization& q, std::optional<int> axis);
 
 // --format: 0.6.1 (the default, which every QNN/SNPE version reads), 1.0.0 or 2.0.0.
 quanta::io::encodings_version read_format(const arguments& a);

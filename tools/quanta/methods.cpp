@@ -50,6 +50,15 @@ range_method parse_method(const std::string& text) {
   return m;
 }
 
+std::vector<float> finite_values(quanta::span<const float> x, std::size_t& non_finite) {
+  std::vector<float> finite;
+  finite.reserve(x.size());
+  std::copy_if(x.begin(), x.end(), std::back_inserter(finite),
+               [](float v) { return std::isfinite(v); });
+  non_finite += x.size() - finite.size();
+  return finite;
+}
+
 bool is_streamable(const range_method& method) {
   return method.name != "admm";
 }
@@ -79,10 +88,8 @@ quanta::encoding encode_histogram(const range_method& method, const quanta::hist
 // the histogram methods would report an empty histogram and admm would reject the NaN.
 quanta::encoding encode_with(const range_method& method, quanta::span<const float> all,
                              const quanta::encoding_options& options) {
-  std::vector<float> finite;
-  finite.reserve(all.size());
-  std::copy_if(all.begin(), all.end(), std::back_inserter(finite),
-               [](float v) { return std::isfinite(v); });
+  std::size_t ignored = 0;
+  const std::vector<float> finite = finite_values(all, ignored);
   if (finite.empty()) return quanta::compute_encoding(0.0f, 0.0f, options);
   const quanta::span<const float> x(finite.data(), finite.size());
   if (method.name == "minmax") return quanta::compute_encoding(x, options);

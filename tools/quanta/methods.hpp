@@ -23,6 +23,9 @@ struct range_method {
 // Parses --method. Throws usage_error for an unknown method or a percentile outside (0, 100].
 range_method parse_method(const std::string& text);
 
+// The finite values of x, in order; adds the count of the others to `non_finite`.
+std::vector<float> finite_values(quanta::span<const float> x, std::size_t& non_finite);
+
 // The encoding `method` gives x. Throws usage_error for an unknown method.
 quanta::encoding encode_with(const std::string& method, quanta::span<const float> x,
                              const quanta::encoding_options& options);

@@ -1,7 +1,8 @@
 // quanta: post-training quantization math. Licensed under the Apache License 2.0.
 // The write/read round trip of encodings files: whatever io::read_encodings accepts, written as
 // each version that can hold it, must read back (as that version) and write again to the same
-// bytes: read -> write -> read -> write is byte-identical.
+// bytes: read -> write -> read -> write is byte-identical. A tensor name that is not UTF-8 (the
+// API accepts any std::string) is refused by the writer with quanta::error, as every version.
 
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  to_string(version), ": ", why, "\n--- written:\n", written);
     FUZZ_REQUIRE(rewritten == written, "write -> read -> write as ", to_string(version),
                  " changed the text\n--- first:\n", written, "\n--- second:\n", rewritten);
+  }
+
+  // The same file with its first tensor's name ending in a lone continuation byte.
+  encodings_file mangled = first.encodings;
+  encoding_map& section = mangled.activations.empty() ? mangled.params : mangled.activations;
+  if (section.empty()) return 0;
+  auto node = section.extract(section.begin());
+  node.key() += '\x80';
+  section.insert(std::move(node));
+  for (const encodings_version version :
+       {encodings_version::v0_6_1, encodings_version::v1_0_0, encodings_version::v2_0_0}) {
+    const bool written = quanta_fuzz::accepted([&] {
+      (void)write_encodings(mangled, {version, indent});
+    });
+    FUZZ_REQUIRE(!written, "write_encodings wrote a tensor name that is not UTF-8 as ",
+                 to_string(version));
   }
   return 0;
 }

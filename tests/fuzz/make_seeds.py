@@ -67,8 +67,6 @@ def compute_encoding_seeds():
     for profile, pname in enumerate(["qnn", "pytorch", "onnx", "tflite"]):
         for scheme, sname in enumerate(["asym", "sym", "strict", "usym"]):
             for bits, signed in STORAGE:
-                if bits == 32 and scheme == 0:
-                    continue
                 s = Seed()
                 s.f32(-1.5)
                 s.f32(4.25)
@@ -85,6 +83,15 @@ def compute_encoding_seeds():
         s.f32(hi)
         options(s, 8, 0, False, profile, qnn_adjusted=adjusted, pytorch_dynamic=dynamic)
         seeds[name] = s.data()
+    # 32-bit asymmetric grids whose zero point needs more than float's 24 bits (QNN adds it
+    # before rounding), and a negative range, whose zero point is the top of the grid.
+    for profile, pname in enumerate(["qnn", "pytorch", "onnx", "tflite"]):
+        for name, lo, hi in [("wide_zero", -1e-3, 5e3), ("negative", -10.0, -5.0)]:
+            s = Seed()
+            s.f32(lo)
+            s.f32(hi)
+            options(s, 32, 0, True, profile)
+            seeds[f"{pname}_asym_i32_{name}"] = s.data()
     return seeds
 
 
@@ -169,6 +176,26 @@ def calibrate_seeds():
             for k in range(64):
                 s.integer(0, 65535, (k * 31) % 97)
             seeds[f"{mname}_{domain}_counts"] = s.data()
+    # Growth from a narrow first batch to a huge value, and from the top of the float range to
+    # the bottom: factors far beyond 2^53, which once never ended (or converted out of range).
+    for name, batches in [("narrow_then_huge", [[1e-30, 2e-30], [3e38]]),
+                          ("huge_then_lowest", [[3e38], [-3.4028234663852886e38]]),
+                          ("subnormal_then_max", [[1e-45], [3.4028234663852886e38, 0.5]])]:
+        for method, mname in enumerate(["percentile", "mse", "entropy", "tf_enhanced"]):
+            magnitude = name == "subnormal_then_max"
+            s = Seed()
+            options(s, 8, 1 if magnitude else 0, magnitude, 0)
+            method_options(s, method, magnitude)
+            s.integer(1, 600, 128)
+            s.boolean(magnitude)
+            s.integer(0, 2, 1)
+            s.boolean(False)  # skip_non_finite
+            s.integer(1, 3, len(batches))
+            for b in batches:
+                s.integer(0, 64, len(b))
+                for v in b:
+                    s.f32(v)
+            seeds[f"{mname}_growth_{name}"] = s.data()
     return seeds
 
 

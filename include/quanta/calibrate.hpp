@@ -3,6 +3,7 @@
 #pragma once
 
 #include "quanta/calibrate/admm.hpp"
+#include "quanta/calibrate/distribution.hpp"
 #include "quanta/calibrate/entropy.hpp"
 #include "quanta/calibrate/histogram.hpp"
 #include "quanta/calibrate/mse.hpp"

@@ -211,18 +211,19 @@ class prefix_divergence {
 // additions, divisions and a double product rounded once, so no flag (-ffp-contract, -march)
 // changes a result.
 
-// numpy's np.sum of a contiguous float32 array: pairwise summation (eight running sums up to 128
-// values, halves at a multiple of 8 above) inside blocks of 8192 values, the blocks added in
-// order (the reduction's buffer).
-inline float numpy_pairwise_sum(const float* a, std::size_t n) noexcept {
+// numpy's np.sum of a contiguous float32 or float64 array: pairwise summation (eight running sums
+// up to 128 values, halves at a multiple of 8 above) inside blocks of 8192 values, the blocks added
+// in order (the reduction's buffer).
+template <class T>
+T numpy_pairwise_sum(const T* a, std::size_t n) noexcept {
   if (n < 8) {
-    float sum = 0.0f;
+    T sum = 0;
     for (std::size_t i = 0; i < n; ++i)
       sum += a[i];
     return sum;
   }
   if (n <= 128) {
-    float r[8];
+    T r[8];
     for (std::size_t j = 0; j < 8; ++j)
       r[j] = a[j];
     std::size_t i = 8;
@@ -230,7 +231,7 @@ inline float numpy_pairwise_sum(const float* a, std::size_t n) noexcept {
       for (std::size_t j = 0; j < 8; ++j)
         r[j] += a[i + j];
     }
-    float sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    T sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
     for (; i < n; ++i)
       sum += a[i];
     return sum;
@@ -240,11 +241,12 @@ inline float numpy_pairwise_sum(const float* a, std::size_t n) noexcept {
   return numpy_pairwise_sum(a, half) + numpy_pairwise_sum(a + half, n - half);
 }
 
-inline float numpy_sum(const std::vector<float>& a) noexcept {
+template <class T>
+T numpy_sum(const std::vector<T>& a) noexcept {
   constexpr std::size_t block = 8192;
-  float sum = 0.0f;
+  T sum = 0;
   for (std::size_t b = 0; b < a.size(); b += block) {
-    const float part = numpy_pairwise_sum(a.data() + b, std::min(block, a.size() - b));
+    const T part = numpy_pairwise_sum(a.data() + b, std::min(block, a.size() - b));
     sum = b == 0 ? part : sum + part;
   }
   return sum;

@@ -23,7 +23,6 @@ Run with Debian's python3-numpy and python3-scipy:
 (ORT_QUANT_UTILS_PY may be the same file as ORT_CALIBRATE_PY when that holds smooth_distribution.)
 """
 import abc
-import ast
 import os
 import sys
 import types
@@ -32,6 +31,8 @@ import warnings
 import numpy as np
 import scipy
 import scipy.stats
+
+from peer_source import load
 
 
 class ObservedNumpy(types.ModuleType):
@@ -53,17 +54,6 @@ class ObservedNumpy(types.ModuleType):
     def argmin(self, a, *args, **kwargs):
         self.argmins.append(np.array(a, copy=True))
         return np.argmin(a, *args, **kwargs)
-
-
-def load(path, names, namespace):
-    """Executes the top-level definitions `names` of the file at `path` in `namespace`."""
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
-    found = [n for n in tree.body
-             if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in names]
-    if sorted(n.name for n in found) != sorted(names):
-        sys.exit(f"{path}: expected definitions {names}, found {[n.name for n in found]}")
-    exec(compile(ast.Module(body=found, type_ignores=[]), path, "exec"), namespace)
 
 
 rng = np.random.default_rng(20261204)

@@ -13,7 +13,6 @@ Run with Debian's python3-numpy, python3-scipy and python3-torch:
   /usr/bin/python3 tests/data/generate_nvidia_entropy_vectors.py \\
       PYTORCH_QUANTIZATION_HISTOGRAM_PY MODELOPT_HISTOGRAM_PY > tests/data/nvidia_entropy_vectors.hpp
 """
-import ast
 import collections
 import logging
 import sys
@@ -23,18 +22,14 @@ import numpy as np
 import scipy.stats
 import torch
 
+from peer_source import load
+
 
 def load_entropy_rule(path):
     """The peer's _compute_amax_entropy, executed from its own source file."""
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
-    functions = [n for n in tree.body
-                 if isinstance(n, ast.FunctionDef) and n.name == "_compute_amax_entropy"]
-    if len(functions) != 1:
-        sys.exit(f"{path}: expected one _compute_amax_entropy, found {len(functions)}")
     namespace = {"np": np, "entropy": scipy.stats.entropy, "Counter": collections.Counter,
                  "torch": torch, "logging": logging}
-    exec(compile(ast.Module(body=functions, type_ignores=[]), path, "exec"), namespace)
+    load(path, ["_compute_amax_entropy"], namespace)
     return namespace["_compute_amax_entropy"]
 
 

@@ -15,20 +15,16 @@ function and calls it with the grids that the tool's `get_qmin_qmax_for_qType` r
 Run with Debian's python3-numpy:
   /usr/bin/python3 tests/data/generate_onnx_vectors.py QUANT_UTILS_PY > tests/data/onnx_vectors.hpp
 """
-import ast
 import sys
 
 import numpy as np
 
+from peer_source import load
 
-def load(path, name):
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
-    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
-    if len(functions) != 1:
-        sys.exit(f"{path}: expected one {name}, found {len(functions)}")
+
+def load_function(path, name):
     namespace = {"numpy": np}
-    exec(compile(ast.Module(body=functions, type_ignores=[]), path, "exec"), namespace)
+    load(path, [name], namespace)
     return namespace[name]
 
 
@@ -72,7 +68,7 @@ def ranges():
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    compute_scale_zp = load(sys.argv[1], "compute_scale_zp")
+    compute_scale_zp = load_function(sys.argv[1], "compute_scale_zp")
     rows = []
     for lo, hi in ranges():
         for name, bits, signed, dtype in GRIDS:

@@ -21,7 +21,6 @@ Run with Debian's python3-numpy:
   /usr/bin/python3 tests/data/generate_ort_distribution_vectors.py \\
       ORT_CALIBRATE_PY ORT_QUANT_UTILS_PY > tests/data/ort_distribution_vectors.hpp
 """
-import ast
 import os
 import sys
 import types
@@ -29,16 +28,7 @@ import warnings
 
 import numpy as np
 
-
-def load(path, names, namespace):
-    """Executes the top-level definitions `names` of the file at `path` in `namespace`."""
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
-    found = [n for n in tree.body
-             if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in names]
-    if sorted(n.name for n in found) != sorted(names):
-        sys.exit(f"{path}: expected definitions {names}, found {[n.name for n in found]}")
-    exec(compile(ast.Module(body=found, type_ignores=[]), path, "exec"), namespace)
+from peer_source import load
 
 
 def e4m3fn_to_float32(code):

@@ -120,8 +120,9 @@ TEST_CASE("distribution: bad input is refused with the function and the value",
       Catch::Contains("onnxruntime_distribution") && Catch::Contains("magnitude histogram"));
   const histogram empty = histogram::from_counts(std::vector<double>{0, 0, 0}, -1.0, 1.0);
   CHECK_THROWS_WITH(quanta::onnxruntime_distribution(empty), Catch::Contains("counted nothing"));
-  for (float bad : {-1.0f, std::numeric_limits<float>::infinity(),
-                    std::numeric_limits<float>::quiet_NaN(), -0.0f * 0.0f - 1e-45f}) {
+  for (float bad :
+       {-1.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+        -std::numeric_limits<float>::denorm_min()}) {
     CAPTURE(bad);
     CHECK_THROWS_WITH(quanta::onnxruntime_float8_scale(bad),
                       Catch::Contains("onnxruntime_float8_scale: deviation is"));

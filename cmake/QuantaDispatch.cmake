@@ -54,7 +54,7 @@ set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${quanta_dispatch
 set(quanta_dispatch_common_flags -ffp-contract=off -Wall -Wextra)
 set(quanta_dispatch_object_flags -g0)
 if(QUANTA_SANITIZE)
-  list(APPEND quanta_dispatch_common_flags -fsanitize=address,undefined -fno-sanitize-recover=all)
+  list(APPEND quanta_dispatch_common_flags ${quanta_sanitizer_flags})
 endif()
 
 set(quanta_dispatch_objects "")
